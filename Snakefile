@@ -1,0 +1,34 @@
+# ganrepro: regenerate the papers' tables and figures.
+#   snakemake --cores 2                      smoke scale (default), every table and figure
+#   snakemake --cores 2 --config scale=tiny  the test scale
+#   snakemake --profile slurm --config scale=paper   the full reproduction on a SLURM cluster
+# The DAG is generated from params/ (experiments as data); rules live in workflow/rules/.
+from snakemake.utils import min_version, validate
+
+from ganrepro.orchestration.dag import PipelineDAG
+
+min_version("9.0")
+
+configfile: "workflow/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+DAG = PipelineDAG(config["scale"], tuple(config["papers"]))
+SCALE = config["scale"]
+
+wildcard_constraints:
+    scale=SCALE,
+    paper="|".join(DAG.papers),
+    exp="[a-z0-9-]+",
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        DAG.final_targets(),
+    default_target: True

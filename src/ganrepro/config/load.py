@@ -1,0 +1,108 @@
+"""Read params/ (scales, datasets, experiments, reported numbers) and validate each file at load time."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import ConfigError
+from .schema import validate
+
+PAPERS = ("r3gan",)  # papers with an experiment registry; EpiGRAF and INR-multistage plug in here
+
+
+def params_root() -> Path:
+    """params/ of the checkout (GANREPRO_PARAMS overrides it, e.g. for tests)."""
+    env = os.environ.get("GANREPRO_PARAMS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "params" / "scales").is_dir():
+            return parent / "params"
+    return Path.cwd() / "params"
+
+
+def read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found. Is GANREPRO_PARAMS or the working directory right?")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}. Fix the syntax and re-run.") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}.")
+    return data
+
+
+@dataclass(frozen=True)
+class Params:
+    root: Path
+    scales: dict = field(default_factory=dict)
+    datasets: dict = field(default_factory=dict)
+    instruments: dict = field(default_factory=dict)
+    experiments: dict = field(default_factory=dict)  # paper -> registry dict
+    reported: dict = field(default_factory=dict)  # paper -> reported numbers dict
+
+    def scale(self, name: str) -> dict:
+        if name not in self.scales:
+            raise ConfigError(
+                f"unknown scale {name!r}; allowed: {', '.join(sorted(self.scales))} "
+                f"(files in {self.root / 'scales'}). Use --config scale=NAME."
+            )
+        return self.scales[name]
+
+
+def _load_schema(root: Path, name: str) -> dict:
+    return read_yaml(root / "schema" / f"{name}.schema.yaml")
+
+
+@functools.lru_cache(maxsize=4)
+def _load(root: str) -> Params:
+    rootp = Path(root)
+    scale_schema = _load_schema(rootp, "scale")
+    scales = {}
+    for path in sorted((rootp / "scales").glob("*.yaml")):
+        data = read_yaml(path)
+        validate(data, scale_schema, path)
+        if data["name"] != path.stem:
+            raise ConfigError(f"{path}: name {data['name']!r} must equal the file name {path.stem!r}.")
+        scales[path.stem] = data
+    ds_path = rootp / "datasets.yaml"
+    ds = read_yaml(ds_path)
+    validate(ds, _load_schema(rootp, "datasets"), ds_path)
+    exp_schema = _load_schema(rootp, "experiments")
+    experiments, reported = {}, {}
+    for paper in PAPERS:
+        path = rootp / "experiments" / f"{paper}.yaml"
+        data = read_yaml(path)
+        validate(data, exp_schema, path)
+        _check_references(data, ds["datasets"], path)
+        experiments[paper] = data
+        rep_path = rootp / "reported" / f"{paper}.yaml"
+        if rep_path.is_file():
+            reported[paper] = read_yaml(rep_path)
+    return Params(rootp, scales, ds["datasets"], ds.get("instruments", {}), experiments, reported)
+
+
+def _check_references(reg: dict, datasets: dict, path: Path) -> None:
+    for name, preset in reg["presets"].items():
+        if "dataset" in preset and preset["dataset"] not in datasets:
+            raise ConfigError(
+                f"{path}: presets.{name}.dataset: unknown dataset {preset['dataset']!r}; "
+                f"allowed: {', '.join(sorted(datasets))} (params/datasets.yaml)."
+            )
+    for name, exp in reg["experiments"].items():
+        if exp["preset"] not in reg["presets"]:
+            raise ConfigError(
+                f"{path}: experiments.{name}.preset: unknown preset {exp['preset']!r}; "
+                f"allowed: {', '.join(sorted(reg['presets']))}."
+            )
+
+
+def load_params(root: str | os.PathLike | None = None) -> Params:
+    return _load(str(Path(root) if root else params_root()))

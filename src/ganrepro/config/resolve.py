@@ -1,0 +1,243 @@
+"""Resolve (paper, experiment, scale) into one plain, JSON-serialisable run config.
+
+Order: experiment-registry defaults <- preset (the paper's hyperparameters) <- experiment <- scale.
+The scale shrinks resolution, widths, batch and duration and compresses every schedule by the same
+ratio; it never switches a mechanism off. The paper-scale architecture is kept beside the trained one
+so that parameter counts can always be reported at the paper's widths.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import ConfigError
+from .load import Params, load_params
+from .merge import deep_merge
+
+_RUN_KEYS_NOT_COPIED = ("preset", "tables")
+
+
+def list_experiments(paper: str, params: Params | None = None) -> list[str]:
+    params = params or load_params()
+    if paper not in params.experiments:
+        raise ConfigError(f"unknown paper {paper!r}; allowed: {', '.join(sorted(params.experiments))}.")
+    return list(params.experiments[paper]["experiments"])
+
+
+def _experiment(params: Params, paper: str, name: str) -> tuple[dict, dict]:
+    names = list_experiments(paper, params)
+    if name not in names:
+        raise ConfigError(
+            f"unknown experiment {paper}/{name!r}; allowed: {', '.join(names)} "
+            f"(params/experiments/{paper}.yaml)."
+        )
+    reg = params.experiments[paper]
+    exp = reg["experiments"][name]
+    layers = [reg["defaults"], reg["presets"][exp["preset"]], exp]
+    merged = deep_merge(*layers)
+    merged["model"] = _merge_model([layer.get("model", {}) for layer in layers])
+    return reg, merged
+
+
+def _merge_model(layers: list[dict]) -> dict:
+    """Merge model layers, restarting at a layer that switches family (no knobs leak across families)."""
+    model: dict = {}
+    for layer in layers:
+        if "family" in layer and layer["family"] != model.get("family"):
+            model = {}
+        model = deep_merge(model, layer)
+    return model
+
+
+def _scaled_width(width: int, scale: dict) -> int:
+    return max(scale["min_width"], int(round(width / scale["width_divisor"])))
+
+
+def _cap(value: int, cap: int | None) -> int:
+    return value if cap is None else min(value, cap)
+
+
+def scale_model(model: dict, *, resolution: int, paper_resolution: int, scale: dict) -> dict:
+    """The architecture trained at this scale (same family, same knobs, fewer/narrower channels)."""
+    m = dict(model)
+    if m["family"] == "r3gan":
+        n_stages = int(math.log2(resolution)) - 1
+        if len(m["widths"]) != int(math.log2(paper_resolution)) - 1:
+            raise ConfigError(
+                f"model.widths has {len(m['widths'])} entries but resolution {paper_resolution} needs "
+                f"{int(math.log2(paper_resolution)) - 1} (one per stage from 4x4 up)."
+            )
+        m["widths"] = [_scaled_width(w, scale) for w in m["widths"][:n_stages]]
+        if m.get("c_embed_dim_d") is not None:
+            m["c_embed_dim_d"] = _scaled_width(m["c_embed_dim_d"], scale)
+        m["z_dim"] = _cap(m["z_dim"], scale.get("z_dim_max"))
+        m["c_embed_dim_g"] = _cap(m["c_embed_dim_g"], scale.get("z_dim_max"))
+        if m.get("group_size"):
+            expanded = [max(1, int(w * m["expansion"])) for w in m["widths"]]
+            m["group_size"] = min(m["group_size"], math.gcd(*expanded))
+    elif m["family"] == "stylegan2":
+        m["channel_base"] = max(scale["min_width"] * 4, int(round(m["channel_base"] / scale["width_divisor"])))
+        m["channel_max"] = _scaled_width(m["channel_max"], scale)
+        m["z_dim"] = _cap(m["z_dim"], scale.get("z_dim_max"))
+        if "w_dim" in m:
+            m["w_dim"] = _cap(m["w_dim"], scale.get("z_dim_max"))
+    return m
+
+
+def _dataset_block(params: Params, key: str, scale: dict, resolution: int) -> dict:
+    ds = params.datasets[key]
+    block = {
+        "key": key,
+        "title": ds["title"],
+        "paper_resolution": ds["resolution"],
+        "resolution": resolution,
+        "channels": ds["channels"],
+        "num_classes_paper": ds["num_classes"],
+        "path": f"data/{scale['name']}/{key}",
+    }
+    if scale["data"] == "embedded":
+        st = ds["standin"]
+        block.update(
+            source="embedded",
+            standin_for=ds["title"],
+            title=st["title"],
+            # A stand-in keeps the paper dataset's conditioning: conditional datasets stay conditional.
+            num_classes=min(st.get("num_classes", 0), ds["num_classes"]) if ds["num_classes"] else 0,
+            spec={
+                "source": "embedded",
+                "generator": st["generator"],
+                "resolution": resolution,
+                "count": scale["dataset"]["count"],
+                "num_classes": st.get("num_classes", 0),
+                "seed": _stable_seed(key),
+                "standin_for": ds["title"],
+            },
+        )
+    else:
+        spec = dict(ds["real"], resolution=resolution, num_classes=ds["num_classes"])
+        if scale["dataset"]["count"]:
+            spec["count"] = scale["dataset"]["count"]
+        block.update(source=ds["real"]["source"], standin_for=None, num_classes=ds["num_classes"], spec=spec)
+    return block
+
+
+def scaled_resolution(paper_resolution: int, scale: dict) -> int:
+    return min(paper_resolution, scale["resolution"]) if scale["resolution"] else paper_resolution
+
+
+def dataset_config(key: str, scale_name: str, params: Params | None = None) -> dict:
+    """How dataset `key` is prepared at this scale (path, source, stand-in, preparation spec)."""
+    params = params or load_params()
+    scale = params.scale(scale_name)
+    if key not in params.datasets:
+        raise ConfigError(f"unknown dataset {key!r}; allowed: {', '.join(sorted(params.datasets))} (params/datasets.yaml).")
+    return _dataset_block(params, key, scale, scaled_resolution(params.datasets[key]["resolution"], scale))
+
+
+def _stable_seed(text: str) -> int:
+    """A seed derived from a name, identical on every machine and Python run (no hash randomisation)."""
+    return sum((i + 1) * ord(ch) for i, ch in enumerate(text)) % (2**31)
+
+
+def instrument_paths(scale_name: str) -> dict:
+    base = f"data/{scale_name}/instruments"
+    return {
+        "dir": base,
+        "feature_cnn": f"{base}/feature_cnn.pt",
+        "digit_cnn": f"{base}/digit_cnn.pt",
+        "extractor_data": f"data/{scale_name}/instrument-shapes",
+    }
+
+
+def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | None = None) -> dict:
+    params = params or load_params()
+    scale = params.scale(scale_name)
+    reg, run = _experiment(params, paper, experiment)
+    ds_key = run["dataset"]
+    paper_res = params.datasets[ds_key]["resolution"]
+    resolution = scaled_resolution(paper_res, scale)
+
+    paper_kimg = float(run["duration_mimg"]) * 1000.0
+    kimg = float(scale["kimg"]) if scale["kimg"] else paper_kimg
+    time_ratio = kimg / paper_kimg
+    batch = scale["batch"] or run["batch"]
+
+    sched = run["schedule"]
+    gamma_factor = (resolution / paper_res) ** 2 if scale["gamma_scaling"] == "quadratic" else 1.0
+    schedule = {
+        "burnin_kimg": sched["burnin_mimg"] * 1000.0 * time_ratio,
+        "lr": list(sched["lr"]),
+        "beta2": list(sched["beta2"]),
+        "gamma": [g * gamma_factor for g in sched["gamma"]],
+        "gamma_factor": gamma_factor,
+        "ema_halflife_kimg": [h * 1000.0 * time_ratio for h in sched["ema_halflife_mimg"]],
+        "aug_p": list(sched["aug_p"]),
+        "time_ratio": time_ratio,
+    }
+
+    dataset = _dataset_block(params, ds_key, scale, resolution)
+    model_paper = dict(run["model"])
+    model = scale_model(model_paper, resolution=resolution, paper_resolution=paper_res, scale=scale)
+    instruments = instrument_paths(scale_name)
+    if scale["extractor"]["kind"] == "cnn":
+        extractor = {"kind": "cnn", "path": instruments["feature_cnn"], "tag": f"cnn_shapes{resolution}"}
+    else:
+        extractor = {"kind": "inception", "path": None, "tag": "inception"}
+
+    run_dir = f"runs/{scale_name}/{paper}/{experiment}"
+    return {
+        "paper": paper,
+        "experiment": experiment,
+        "scale": scale_name,
+        "tables": list(run["tables"]),
+        "preset": run["preset"],
+        "seed": run["seed"],
+        "dataset": dataset,
+        "model": model,
+        "model_paper": model_paper,
+        "loss": dict(run["loss"]),
+        "optim": dict(run["optim"]),
+        "schedule": schedule,
+        "augment": run["augment"],
+        "xflip": run["xflip"],
+        "divergence": dict(run["divergence"]),
+        "train": {
+            "kimg": kimg,
+            "paper_kimg": paper_kimg,
+            "batch": batch,
+            "paper_batch": run["batch"],
+            "tick_kimg": scale["tick_kimg"],
+            "snapshot_ticks": scale["snapshot_ticks"],
+            "device": scale["device"],
+            "mixed_precision": run["mixed_precision"],
+        },
+        "eval": {
+            "kind": run["eval"]["kind"],
+            "num_fake": scale["eval"]["num_fake"],
+            "num_real": scale["eval"]["num_real"],
+            "mode_samples": scale["eval"]["mode_samples"],
+            "metrics": list(scale["eval"]["metrics"]),
+            "extractor": extractor,
+            "digit_classifier": instruments["digit_cnn"],
+        },
+        "resources": {"gpus": run["gpus"], "gpu_hours_paper": _gpu_hours(params, paper, ds_key, run)},
+        "paths": {
+            "run_dir": run_dir,
+            "network": f"{run_dir}/network.pt",
+            "result": f"{run_dir}/result.json",
+            "metrics": f"results/metrics/{scale_name}/{paper}/{experiment}.json",
+        },
+    }
+
+
+def _gpu_hours(params: Params, paper: str, ds_key: str, run: dict) -> float | None:
+    """GPU-hours of this run at paper scale, from the paper's reported compute for its dataset.
+
+    The paper reports wall time for one reference run per dataset; a run of another length is
+    estimated in proportion to the images it shows.
+    """
+    for entry in params.reported.get(paper, {}).get("compute", {}).values():
+        if ds_key in entry.get("datasets", []):
+            hours = entry.get("gpu_hours") or entry["gpus"] * entry["wall_hours"]
+            return float(hours) * float(run["duration_mimg"]) / float(entry["duration_mimg"])
+    return None

@@ -1,0 +1,1 @@
+"""Tables (pandas: long CSV + paper-shaped markdown) and figures (seaborn PNG)."""

@@ -1,0 +1,150 @@
+"""Regenerate a paper's tables: reproduced numbers beside reported ones, with the protocol of each cell.
+
+Output per table: `<table>.csv` in long format (one line per row x metric; columns table, row, metric,
+reported, reproduced, delta, status, then protocol columns) and `<table>.md` laid out like the paper.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import load_params, resolve_run
+from ..utils_io import atomic_write
+from .sources import find_metric, is_number, metrics_record, param_counts, used_settings
+
+COLUMNS = ["table", "row", "metric", "reported", "reproduced", "delta", "status", "label", "scale",
+           "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
+           "generated_samples", "real_samples", "seeds", "images_trained_kimg", "paper_version", "note"]
+
+PARAM_METRICS = {"params_g": "params_g", "params_d": "params_d", "params_g_m": "params_g", "params_d_m": "params_d"}
+
+
+def _protocol(cfg: dict, record: dict | None) -> dict:
+    ds = cfg["dataset"]
+    ev = cfg["eval"]
+    extractor = ev["extractor"]["tag"] if ev["kind"] == "fidelity" else f"digit classifier ({Path(ev['digit_classifier']).stem})"
+    seeds = f"train={cfg['seed']}"
+    if record:
+        seeds += f" eval={record['provenance']['seeds'].get('eval')}"
+    return {
+        "scale": cfg["scale"],
+        "experiment": cfg["experiment"],
+        "dataset_used": ds["title"],
+        "standin_for": ds["standin_for"] or "",
+        "resolution": ds["resolution"],
+        "extractor": extractor,
+        "generated_samples": ev["mode_samples"] if ev["kind"] == "modes" else ev["num_fake"],
+        "real_samples": "" if ev["kind"] == "modes" else (ev["num_real"] or "all"),
+        "seeds": seeds,
+        "images_trained_kimg": record["train_kimg"] if record else "",
+    }
+
+
+def _cell(table: str, metric: str, row: dict, cfg: dict | None, record: dict | None, counts: dict) -> dict:
+    """(reproduced, status, metric_name) for one row x metric."""
+    exp = row.get("experiment")
+    if not exp:
+        return {"reproduced": None, "status": "reported-only", "metric_name": ""}
+    if table == "table9":
+        value = used_settings(cfg["paper"], exp, cfg["scale"]).get(metric)
+        if metric in PARAM_METRICS:
+            c = counts.get(exp, {}).get(PARAM_METRICS[metric])
+            return {"reproduced": None if c is None else round(c / 1e6, 3), "status": "paper-width count",
+                    "metric_name": f"{PARAM_METRICS[metric]}_paper_widths"}
+        return {"reproduced": value, "status": "setting used", "metric_name": metric}
+    if metric in PARAM_METRICS:
+        c = counts.get(exp, {}).get(PARAM_METRICS[metric])
+        return {"reproduced": None if c is None else round(c / 1e6, 3),
+                "status": "paper-width count" if c is not None else "missing",
+                "metric_name": f"{PARAM_METRICS[metric]}_paper_widths"}
+    if record is None:
+        return {"reproduced": None, "status": "missing", "metric_name": ""}
+    if record["train_status"] != "ok":
+        fail = record.get("fail", {})
+        return {"reproduced": "Fail", "status": f"fail: diverged at step {fail.get('step')} ({fail.get('reason')})",
+                "metric_name": ""}
+    found = find_metric(record, metric)
+    if found is None:
+        return {"reproduced": None, "status": "missing", "metric_name": ""}
+    name, entry = found
+    return {"reproduced": entry["value"], "status": "reproduced", "metric_name": name}
+
+
+def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
+    params = load_params()
+    spec = params.reported[paper]["tables"][table]
+    counts = param_counts(paper)
+    lines = []
+    for row in spec["rows"]:
+        exp = row.get("experiment")
+        cfg = resolve_run(paper, exp, scale, params) if exp else None
+        record = metrics_record(scale, paper, exp) if exp else None
+        protocol = _protocol(cfg, record) if cfg else {"scale": scale, "experiment": ""}
+        for metric in spec["metrics"]:
+            reported = row["reported"].get(metric)
+            cell = _cell(table, metric, row, cfg, record, counts)
+            rep = cell["reproduced"]
+            delta = rep - reported if is_number(rep) and is_number(reported) else None
+            lines.append({
+                "table": table, "row": row["row"], "metric": metric, "reported": reported,
+                "reproduced": rep, "delta": delta, "status": cell["status"], "label": row["label"],
+                **protocol, "metric_name": cell["metric_name"], "paper_version": row.get("version", ""),
+                "note": row.get("note", ""),
+            })
+    return pd.DataFrame(lines).reindex(columns=COLUMNS)
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
+    params = load_params()
+    spec = params.reported[paper]["tables"][table]
+    metrics = list(spec["metrics"])
+    wide = []
+    for row_id, group in df.groupby("row", sort=False):
+        first = group.iloc[0]
+        line = {"": first["label"] + ("" if first["experiment"] else " (reported only)")}
+        for _, cell in group.iterrows():
+            label = spec["metrics"][cell["metric"]]["label"]
+            line[f"{label} paper"] = _fmt(cell["reported"])
+            line[f"{label} ours"] = _fmt(cell["reproduced"])
+        wide.append(line)
+    ours = df[df["experiment"] != ""]
+    standins = sorted({f"{r.dataset_used} (stand-in for {r.standin_for})" for r in ours.itertuples() if r.standin_for})
+    extractors = sorted({str(e) for e in ours["extractor"].dropna() if str(e)})
+    head = [
+        f"# {paper} {table}: {spec['title']}",
+        "",
+        f"- scale: **{scale}** (`params/scales/{scale}.yaml`)",
+        f"- paper protocol: {spec.get('protocol', '').strip()}",
+    ]
+    if standins:
+        head.append(f"- data used: {'; '.join(standins)}")
+    if extractors:
+        head.append(f"- reproduced with: {', '.join(extractors)}" +
+                    ("  (NOT Inception: numbers are not comparable in absolute value to the paper's)"
+                     if not any("inception" in e for e in extractors) and table != "table9" else ""))
+    head += ["- long format with every protocol column: the .csv beside this file", ""]
+    return "\n".join(head) + pd.DataFrame(wide).to_markdown(index=False) + "\n"
+
+
+def write_tables(paper: str, scale: str, out: str = "results/tables", table: str | None = None) -> list[Path]:
+    params = load_params()
+    names = [table] if table else list(params.reported[paper]["tables"])
+    written = []
+    for name in names:
+        df = build_table(paper, name, scale)
+        base = Path(out) / paper
+        csv = atomic_write(base / f"{name}.csv", lambda p, df=df: df.to_csv(p, index=False))
+        md_text = to_markdown(df, paper, name, scale)
+        md = atomic_write(base / f"{name}.md", lambda p, t=md_text: p.write_text(t))
+        written += [csv, md]
+    return written

@@ -1,0 +1,25 @@
+"""Stage: train one experiment at one scale (resumable; a diverged run is a recorded Fail, not an error)."""
+
+from __future__ import annotations
+
+from ..config import resolve_run
+from ..data import open_archive
+from ..training.hooks import SignalAndWallTimeHooks
+from ..training.loop import train
+from ..utils_io import write_json
+
+EXIT_SUSPENDED = 75  # EX_TEMPFAIL: state saved, re-run the same command to continue
+
+
+def run_training(paper: str, experiment: str, scale: str, *, max_minutes: float | None = None,
+                 progress: bool = True) -> int:
+    cfg = resolve_run(paper, experiment, scale)
+    open_archive(cfg["dataset"]["path"], verify=True)  # fail early with a message naming the file
+    write_json(f"{cfg['paths']['run_dir']}/config.json", cfg)
+    result = train(cfg, hooks=SignalAndWallTimeHooks(max_minutes), progress=progress)
+    if result["status"] == "suspended":
+        print(f"suspended at step {result['step']} ({result['kimg']:.2f} kimg); re-run the same command to resume")
+        return EXIT_SUSPENDED
+    if result["status"] == "failed":
+        print(f"{paper}/{experiment}: training diverged ({result['reason']}); recorded as Fail")
+    return 0

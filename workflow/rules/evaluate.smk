@@ -1,0 +1,26 @@
+# Evaluation: FID/KID/precision/recall (torch-fidelity) or StackedMNIST mode counting.
+
+
+rule evaluate:
+    input:
+        network="runs/{scale}/{paper}/{exp}/network.pt",
+        result="runs/{scale}/{paper}/{exp}/result.json",
+        instruments=lambda w: DAG.instruments(w.paper, w.exp),
+    output:
+        "results/metrics/{scale}/{paper}/{exp}.json",
+    log:
+        "logs/{scale}/evaluate/{paper}/{exp}.log",
+    benchmark:
+        "benchmarks/{scale}/evaluate/{paper}/{exp}.tsv"
+    shell:
+        "ganrepro evaluate --paper {wildcards.paper} --experiment {wildcards.exp} --scale {wildcards.scale}"
+        " > {log} 2>&1"
+
+
+rule count_params:
+    output:
+        "results/metrics/params/{paper}.json",
+    log:
+        "logs/count_params/{paper}.log",
+    shell:
+        "ganrepro count-params --paper {wildcards.paper} --out {output} > {log} 2>&1"

@@ -1,0 +1,22 @@
+# Training: one job per experiment (table row or ablation). Resumable: the training state
+# (runs/.../state.pt) is deliberately NOT a declared output, so Snakemake never deletes it.
+
+
+rule train:
+    input:
+        lambda w: DAG.dataset_manifest(DAG.run(w.paper, w.exp)["dataset"]["key"]),
+    output:
+        network="runs/{scale}/{paper}/{exp}/network.pt",
+        result="runs/{scale}/{paper}/{exp}/result.json",
+    params:
+        fingerprint=lambda w: DAG.fingerprint(w.paper, w.exp),
+    resources:
+        gpu=lambda w: DAG.gpus(w.paper, w.exp),
+        runtime=lambda w, attempt: DAG.runtime_minutes(w.paper, w.exp) * attempt,
+    log:
+        "logs/{scale}/train/{paper}/{exp}.log",
+    benchmark:
+        "benchmarks/{scale}/train/{paper}/{exp}.tsv"
+    shell:
+        "ganrepro train --paper {wildcards.paper} --experiment {wildcards.exp} --scale {wildcards.scale}"
+        " --no-progress > {log} 2>&1"
