@@ -3,16 +3,18 @@
 #   snakemake --cores 2 --config scale=tiny  the test scale
 #   snakemake --profile slurm --config scale=paper   the full reproduction on a SLURM cluster
 # The DAG is generated from params/ (experiments as data); rules live in workflow/rules/.
+import os
+
 from snakemake.utils import min_version, validate
 
 from ganrepro.orchestration.dag import PipelineDAG
 
 min_version("9.0")
 
-configfile: "workflow/config.yaml"
+configfile: os.path.join(workflow.basedir, "workflow", "config.yaml")
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
 DAG = PipelineDAG(config["scale"], tuple(config["papers"]))
 SCALE = config["scale"]
 

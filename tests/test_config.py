@@ -1,0 +1,114 @@
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ganrepro.config import dataset_config, list_experiments, load_params, resolve_run
+from ganrepro.errors import ConfigError
+
+PARAMS = Path(__file__).resolve().parents[1] / "params"
+
+EXPECTED = {
+    "t1-rpgan-r1r2", "t1-gan-r1r2", "t1-rpgan-r1", "t1-gan-r1",
+    "t2-a-stylegan2", "t2-b-stripped", "t2-c-rpgan-r1", "t2-c-rpgan-r1r2", "t2-d-resnet-skips",
+    "t2-d-resnet", "t2-e-grouped", "t2-e-inverted", "t3-e-stackedmnist", "t4-e-ffhq256",
+    "t5-e-ffhq64", "t6-e-cifar10", "t7-e-imagenet32", "t8-e-imagenet64",
+}
+
+
+def test_registry_has_every_r3gan_run():
+    assert set(list_experiments("r3gan")) == EXPECTED
+
+
+def test_every_reported_row_points_to_a_known_experiment():
+    params = load_params()
+    exps = set(list_experiments("r3gan", params))
+    for table in params.reported["r3gan"]["tables"].values():
+        for row in table["rows"]:
+            assert row.get("experiment") in exps | {None}, row
+
+
+@pytest.mark.parametrize("scale", ["tiny", "smoke", "paper"])
+@pytest.mark.parametrize("exp", sorted(EXPECTED))
+def test_resolve_every_run_at_every_scale(scale, exp):
+    cfg = resolve_run("r3gan", exp, scale)
+    assert cfg["train"]["batch"] >= 1 and cfg["train"]["kimg"] > 0
+    if scale == "paper":
+        assert cfg["model"] == cfg["model_paper"]
+        assert cfg["dataset"]["standin_for"] is None
+    else:
+        assert cfg["dataset"]["source"] == "embedded" and cfg["dataset"]["standin_for"]
+
+
+def test_paper_scale_uses_table9_values():
+    cfg = resolve_run("r3gan", "t4-e-ffhq256", "paper")
+    assert cfg["dataset"]["resolution"] == 256
+    assert cfg["train"]["batch"] == 256 and cfg["train"]["kimg"] == 200_000
+    assert cfg["schedule"]["gamma"] == [150.0, 15.0]
+    assert cfg["schedule"]["ema_halflife_kimg"] == [0.0, 500.0]
+    assert cfg["model"]["widths"] == [768, 768, 768, 768, 384, 192, 96]
+
+
+def test_small_scale_compresses_schedules_by_one_ratio():
+    cfg = resolve_run("r3gan", "t6-e-cifar10", "smoke")
+    ratio = cfg["train"]["kimg"] / 250_000
+    assert cfg["schedule"]["burnin_kimg"] == pytest.approx(20_000 * ratio)
+    assert cfg["schedule"]["ema_halflife_kimg"][1] == pytest.approx(5_000 * ratio)
+    # gamma follows the quadratic resolution rule: 16^2 / 32^2 of the paper's value
+    assert cfg["schedule"]["gamma"][0] == pytest.approx(0.05 / 4)
+
+
+def test_family_switch_does_not_leak_knobs():
+    cfg = resolve_run("r3gan", "t2-a-stylegan2", "paper")
+    assert cfg["model"]["family"] == "stylegan2" and "widths" not in cfg["model"]
+
+
+def test_stand_in_named_and_conditioning_kept():
+    cfg = dataset_config("cifar10", "smoke")
+    assert cfg["standin_for"].startswith("CIFAR-10") and cfg["num_classes"] == 10
+    assert dataset_config("ffhq256", "smoke")["num_classes"] == 0
+
+
+def test_unknown_names_list_allowed_values():
+    with pytest.raises(ConfigError, match="unknown experiment .*allowed: t1-rpgan-r1r2"):
+        resolve_run("r3gan", "t9-nope", "smoke")
+    with pytest.raises(ConfigError, match="unknown scale 'huge'; allowed: paper, smoke, tiny"):
+        resolve_run("r3gan", "t3-e-stackedmnist", "huge")
+    with pytest.raises(ConfigError, match="unknown paper"):
+        list_experiments("nope")
+
+
+def _broken_copy(tmp_path, edit):
+    root = tmp_path / "params"
+    shutil.copytree(PARAMS, root)
+    path = root / "experiments" / "r3gan.yaml"
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data))
+    return root, path
+
+
+@pytest.mark.parametrize("edit,pattern", [
+    (lambda d: d["experiments"]["t1-gan-r1"]["loss"].update(objetive="rpgan"),
+     r"unknown key experiments\.t1-gan-r1\.loss\.objetive; allowed keys here: objective, pl_weight, r1, r2"),
+    (lambda d: d["experiments"]["t1-gan-r1"]["loss"].update(objective="wgan"),
+     r"experiments\.t1-gan-r1\.loss\.objective: 'wgan' is not one of .*allowed: 'rpgan', 'nsgan'"),
+    (lambda d: d["presets"]["cifar10"].update(dataset="cifar100"),
+     r"presets\.cifar10\.dataset: unknown dataset 'cifar100'; allowed: cifar10, ffhq256"),
+    (lambda d: d["experiments"]["t1-gan-r1"].update(preset="nope"),
+     r"experiments\.t1-gan-r1\.preset: unknown preset 'nope'"),
+])
+def test_schema_errors_name_file_key_and_allowed_values(tmp_path, edit, pattern):
+    root, path = _broken_copy(tmp_path, edit)
+    with pytest.raises(ConfigError, match=pattern) as info:
+        load_params(root)
+    assert str(path) in str(info.value)
+
+
+def test_malformed_yaml_names_the_file(tmp_path):
+    root = tmp_path / "params"
+    shutil.copytree(PARAMS, root)
+    (root / "scales" / "smoke.yaml").write_text("name: smoke\n  bad: [indent\n")
+    with pytest.raises(ConfigError, match=r"smoke\.yaml: not valid YAML"):
+        load_params(root)
