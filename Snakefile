@@ -2,7 +2,7 @@
 #   snakemake --cores 2                      smoke scale (default), every table and figure
 #   snakemake --cores 2 --config scale=tiny  the test scale
 #   snakemake --profile slurm --config scale=paper   the full reproduction on a SLURM cluster
-# The DAG is generated from params/ (experiments as data); rules live in workflow/rules/.
+# The PIPELINE is generated from params/ (experiments as data); rules live in workflow/rules/.
 import os
 
 from snakemake.utils import min_version, validate
@@ -15,12 +15,12 @@ configfile: os.path.join(workflow.basedir, "workflow", "config.yaml")
 
 
 validate(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
-DAG = PipelineDAG(config["scale"], tuple(config["papers"]))
+PIPELINE = PipelineDAG(config["scale"], tuple(config["papers"]))
 SCALE = config["scale"]
 
 wildcard_constraints:
     scale=SCALE,
-    paper="|".join(DAG.papers),
+    paper="|".join(PIPELINE.papers),
     exp="[a-z0-9-]+",
 
 
@@ -32,5 +32,5 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        DAG.final_targets(),
+        PIPELINE.final_targets(),
     default_target: True

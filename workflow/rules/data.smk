@@ -5,7 +5,7 @@ rule prepare_data:
     output:
         "data/{scale}/{dataset}/manifest.json",
     params:
-        spec=lambda w: DAG.params.datasets[w.dataset]["title"],
+        spec=lambda w: PIPELINE.params.datasets[w.dataset]["title"],
     log:
         "logs/{scale}/prepare_data/{dataset}.log",
     shell:

@@ -5,7 +5,7 @@ rule evaluate:
     input:
         network="runs/{scale}/{paper}/{exp}/network.pt",
         result="runs/{scale}/{paper}/{exp}/result.json",
-        instruments=lambda w: DAG.instruments(w.paper, w.exp),
+        instruments=lambda w: PIPELINE.instruments(w.paper, w.exp),
     output:
         "results/metrics/{scale}/{paper}/{exp}.json",
     log:

@@ -3,8 +3,8 @@
 
 rule table:
     input:
-        metrics=lambda w: [f"results/metrics/{SCALE}/{w.paper}/{e}.json" for e in DAG.table_experiments(w.paper, w.table)],
-        params=lambda w: DAG.param_counts(w.paper),
+        metrics=lambda w: [f"results/metrics/{SCALE}/{w.paper}/{e}.json" for e in PIPELINE.table_experiments(w.paper, w.table)],
+        params=lambda w: PIPELINE.param_counts(w.paper),
     output:
         csv=report("results/tables/{paper}/{table}.csv", category="{paper}", subcategory="{table}"),
         md="results/tables/{paper}/{table}.md",
@@ -16,7 +16,7 @@ rule table:
 
 rule figures:
     input:
-        lambda w: [f"runs/{SCALE}/{w.paper}/{e}/result.json" for e in DAG.experiments(w.paper)],
+        lambda w: [f"runs/{SCALE}/{w.paper}/{e}/result.json" for e in PIPELINE.experiments(w.paper)],
     output:
         report(expand("results/figures/{{paper}}/{fig}.png", fig=["fig1_g_loss", "training_curves"]),
                category="{paper}", subcategory="figures"),

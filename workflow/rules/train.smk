@@ -4,15 +4,15 @@
 
 rule train:
     input:
-        lambda w: DAG.dataset_manifest(DAG.run(w.paper, w.exp)["dataset"]["key"]),
+        lambda w: PIPELINE.dataset_manifest(PIPELINE.run(w.paper, w.exp)["dataset"]["key"]),
     output:
         network="runs/{scale}/{paper}/{exp}/network.pt",
         result="runs/{scale}/{paper}/{exp}/result.json",
     params:
-        fingerprint=lambda w: DAG.fingerprint(w.paper, w.exp),
+        fingerprint=lambda w: PIPELINE.fingerprint(w.paper, w.exp),
     resources:
-        gpu=lambda w: DAG.gpus(w.paper, w.exp),
-        runtime=lambda w, attempt: DAG.runtime_minutes(w.paper, w.exp) * attempt,
+        gpu=lambda w: PIPELINE.gpus(w.paper, w.exp),
+        runtime=lambda w, attempt: PIPELINE.runtime_minutes(w.paper, w.exp) * attempt,
     log:
         "logs/{scale}/train/{paper}/{exp}.log",
     benchmark:

@@ -180,9 +180,11 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
     model = scale_model(model_paper, resolution=resolution, paper_resolution=paper_res, scale=scale)
     instruments = instrument_paths(scale_name)
     if scale["extractor"]["kind"] == "cnn":
-        extractor = {"kind": "cnn", "path": instruments["feature_cnn"], "tag": f"cnn_shapes{resolution}"}
+        extractor = {"kind": "cnn", "weights": instruments["feature_cnn"], "tag": f"cnn_shapes{resolution}"}
+        pr_extractor = None  # the same stand-in CNN features for precision/recall
     else:
-        extractor = {"kind": "inception", "path": None, "tag": "inception"}
+        extractor = {"kind": "inception", "weights": None, "tag": "inception"}
+        pr_extractor = {"kind": "vgg16", "weights": None, "tag": "vgg16"}  # as in the StyleGAN/R3GAN code
 
     run_dir = f"runs/{scale_name}/{paper}/{experiment}"
     return {
@@ -218,6 +220,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "mode_samples": scale["eval"]["mode_samples"],
             "metrics": list(scale["eval"]["metrics"]),
             "extractor": extractor,
+            "pr_extractor": pr_extractor,
             "digit_classifier": instruments["digit_cnn"],
         },
         "resources": {"gpus": run["gpus"], "gpu_hours_paper": _gpu_hours(params, paper, ds_key, run)},

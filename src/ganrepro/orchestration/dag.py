@@ -62,7 +62,7 @@ class PipelineDAG:
         ev = self.run(paper, experiment)["eval"]
         if ev["kind"] == "modes":
             return [ev["digit_classifier"]]
-        return [ev["extractor"]["path"]] if ev["extractor"]["kind"] == "cnn" else []
+        return [ev["extractor"]["weights"]] if ev["extractor"]["kind"] == "cnn" else []
 
     def instrument_paths(self) -> dict:
         return instrument_paths(self.scale)
