@@ -9,7 +9,7 @@ rule prepare_data:
     log:
         "logs/{scale}/prepare_data/{dataset}.log",
     shell:
-        "ganrepro prepare-data --dataset {wildcards.dataset} --scale {wildcards.scale} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro prepare-data --dataset {wildcards.dataset} --scale {wildcards.scale} > {log} 2>&1"
 
 
 rule train_extractor:
@@ -18,7 +18,7 @@ rule train_extractor:
     log:
         "logs/{scale}/instruments/feature_cnn.log",
     shell:
-        "ganrepro train-extractor --scale {wildcards.scale} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro train-extractor --scale {wildcards.scale} > {log} 2>&1"
 
 
 rule train_digit_classifier:
@@ -27,4 +27,4 @@ rule train_digit_classifier:
     log:
         "logs/{scale}/instruments/digit_cnn.log",
     shell:
-        "ganrepro train-digit-classifier --scale {wildcards.scale} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro train-digit-classifier --scale {wildcards.scale} > {log} 2>&1"

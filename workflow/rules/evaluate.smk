@@ -13,7 +13,7 @@ rule evaluate:
     benchmark:
         "benchmarks/{scale}/evaluate/{paper}/{exp}.tsv"
     shell:
-        "ganrepro evaluate --paper {wildcards.paper} --experiment {wildcards.exp} --scale {wildcards.scale}"
+        "OMP_NUM_THREADS={threads} ganrepro evaluate --paper {wildcards.paper} --experiment {wildcards.exp} --scale {wildcards.scale}"
         " > {log} 2>&1"
 
 
@@ -23,4 +23,4 @@ rule count_params:
     log:
         "logs/count_params/{paper}.log",
     shell:
-        "ganrepro count-params --paper {wildcards.paper} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro count-params --paper {wildcards.paper} --out {output} > {log} 2>&1"

@@ -11,7 +11,7 @@ rule table:
     log:
         "logs/tables/{paper}/{table}.log",
     shell:
-        "ganrepro tables --paper {wildcards.paper} --scale " + SCALE + " --table {wildcards.table} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro tables --paper {wildcards.paper} --scale " + SCALE + " --table {wildcards.table} > {log} 2>&1"
 
 
 rule figures:
@@ -23,4 +23,4 @@ rule figures:
     log:
         "logs/figures/{paper}.log",
     shell:
-        "ganrepro figures --paper {wildcards.paper} --scale " + SCALE + " > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro figures --paper {wildcards.paper} --scale " + SCALE + " > {log} 2>&1"

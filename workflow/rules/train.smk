@@ -1,3 +1,5 @@
+# Every job runs with OMP_NUM_THREADS={threads} (default 1): on a small CPU machine, parallel jobs with
+# default thread pools oversubscribe the cores and run ~10x slower.
 # Training: one job per experiment (table row or ablation). Resumable: the training state
 # (runs/.../state.pt) is deliberately NOT a declared output, so Snakemake never deletes it.
 
@@ -18,5 +20,5 @@ rule train:
     benchmark:
         "benchmarks/{scale}/train/{paper}/{exp}.tsv"
     shell:
-        "ganrepro train --paper {wildcards.paper} --experiment {wildcards.exp} --scale {wildcards.scale}"
+        "OMP_NUM_THREADS={threads} ganrepro train --paper {wildcards.paper} --experiment {wildcards.exp} --scale {wildcards.scale}"
         " --no-progress > {log} 2>&1"

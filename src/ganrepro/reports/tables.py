@@ -131,7 +131,7 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
     if extractors:
         head.append(f"- reproduced with: {', '.join(extractors)}" +
                     ("  (NOT Inception: numbers are not comparable in absolute value to the paper's)"
-                     if not any("inception" in e for e in extractors) and table != "table9" else ""))
+                     if any(e.startswith("cnn_") for e in extractors) else ""))
     head += ["- long format with every protocol column: the .csv beside this file", ""]
     return "\n".join(head) + pd.DataFrame(wide).to_markdown(index=False) + "\n"
 
