@@ -4,6 +4,7 @@
 #   snakemake --profile slurm --config scale=paper   the full reproduction on a SLURM cluster
 # The PIPELINE is generated from params/ (experiments as data); rules live in workflow/rules/.
 import os
+import sys
 
 from snakemake.utils import min_version, validate
 
@@ -12,11 +13,14 @@ from ganrepro.orchestration.dag import PipelineDAG
 min_version("9.0")
 
 configfile: os.path.join(workflow.basedir, "workflow", "config.yaml")
+report: "workflow/report/workflow.rst"  # `snakemake --report report.html`: tables and figures by paper and table
 
 
 validate(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
 PIPELINE = PipelineDAG(config["scale"], tuple(config["papers"]))
 SCALE = config["scale"]
+if SCALE == "paper":  # the GPU budget of a full reproduction, shown before anything runs (dry runs too)
+    print(PIPELINE.budget_summary(), file=sys.stderr)
 
 wildcard_constraints:
     scale=SCALE,

@@ -8,6 +8,8 @@ rule evaluate:
         instruments=lambda w: PIPELINE.instruments(w.paper, w.exp),
     output:
         "results/metrics/{scale}/{paper}/{exp}.json",
+    resources:
+        gpu=lambda w: min(1, PIPELINE.gpus(w.paper, w.exp)),  # 1 when the run trains on GPU (Inception FID), else 0
     log:
         "logs/{scale}/evaluate/{paper}/{exp}.log",
     benchmark:

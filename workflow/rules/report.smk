@@ -1,4 +1,5 @@
-# Tables (one target per table) and figures.
+# Tables (one target per table) and figures. Both are flagged for `snakemake --report report.html`:
+# category = paper, subcategory = table (or "figures"); captions in workflow/report/ show the config.
 
 
 rule table:
@@ -6,8 +7,13 @@ rule table:
         metrics=lambda w: [f"results/metrics/{SCALE}/{w.paper}/{e}.json" for e in PIPELINE.table_experiments(w.paper, w.table)],
         params=lambda w: PIPELINE.param_counts(w.paper),
     output:
-        csv=report("results/tables/{paper}/{table}.csv", category="{paper}", subcategory="{table}"),
-        md="results/tables/{paper}/{table}.md",
+        csv=report("results/tables/{paper}/{table}.csv", caption="../report/table.rst",
+                   category="{paper}", subcategory="{table}"),
+        md=report("results/tables/{paper}/{table}.md", caption="../report/table.rst",
+                  category="{paper}", subcategory="{table}"),
+        metrics="results/tables/{paper}/{table}.json",  # reproduced cells as JSON (DVC metrics)
+    params:
+        preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
     log:
         "logs/tables/{paper}/{table}.log",
     shell:
@@ -19,7 +25,9 @@ rule figures:
         lambda w: [f"runs/{SCALE}/{w.paper}/{e}/result.json" for e in PIPELINE.experiments(w.paper)],
     output:
         report(expand("results/figures/{{paper}}/{fig}.png", fig=["fig1_g_loss", "training_curves"]),
-               category="{paper}", subcategory="figures"),
+               caption="../report/figure.rst", category="{paper}", subcategory="figures"),
+    params:
+        preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
     log:
         "logs/figures/{paper}.log",
     shell:

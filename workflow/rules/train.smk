@@ -14,6 +14,7 @@ rule train:
         fingerprint=lambda w: PIPELINE.fingerprint(w.paper, w.exp),
     resources:
         gpu=lambda w: PIPELINE.gpus(w.paper, w.exp),
+        gpu_hours=lambda w: PIPELINE.gpu_hours_label(w.paper, w.exp),
         runtime=lambda w, attempt: PIPELINE.runtime_minutes(w.paper, w.exp) * attempt,
     log:
         "logs/{scale}/train/{paper}/{exp}.log",

@@ -219,6 +219,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "num_real": scale["eval"]["num_real"],
             "mode_samples": scale["eval"]["mode_samples"],
             "metrics": list(scale["eval"]["metrics"]),
+            "kid_subsets": scale["eval"].get("kid_subsets", 100),
             "extractor": extractor,
             "pr_extractor": pr_extractor,
             "digit_classifier": instruments["digit_cnn"],

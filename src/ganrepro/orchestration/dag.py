@@ -71,7 +71,8 @@ class PipelineDAG:
         return f"results/metrics/params/{paper}.json"
 
     def table_files(self, paper: str, table: str) -> list[str]:
-        return [f"results/tables/{paper}/{table}.csv", f"results/tables/{paper}/{table}.md"]
+        """CSV (long format), markdown (the paper's layout), JSON (reproduced cells: DVC metrics)."""
+        return [f"results/tables/{paper}/{table}.{ext}" for ext in ("csv", "md", "json")]
 
     def figure_file(self, paper: str, figure: str) -> str:
         return f"results/figures/{paper}/{figure}.png"
@@ -88,14 +89,24 @@ class PipelineDAG:
     def fingerprint(self, paper: str, experiment: str) -> str:
         """Hash of the experiment-defining values only (not paths), so edits that matter trigger reruns."""
         cfg = dict(self.run(paper, experiment))
-        cfg.pop("paths", None)
-        cfg.pop("tables", None)
-        cfg.pop("resources", None)
+        for key in ("paths", "tables", "resources", "eval"):  # not training-defining
+            cfg.pop(key, None)
         return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
     def gpus(self, paper: str, experiment: str) -> int:
         cfg = self.run(paper, experiment)
         return cfg["resources"]["gpus"] if cfg["train"]["device"] == "cuda" else 0
+
+    def gpu_hours_label(self, paper: str, experiment: str) -> str:
+        """GPU-hours this job is expected to take (paper compute x share of images shown), for display."""
+        cfg = self.run(paper, experiment)
+        hours = cfg["resources"]["gpu_hours_paper"]
+        return "n/a" if not hours else f"{hours * cfg['schedule']['time_ratio']:.1f}"
+
+    def budget_summary(self) -> str:
+        from .plan import format_plan, plan_jobs
+
+        return format_plan(plan_jobs(self.scale, list(self.papers)), self.scale).splitlines()[-1]
 
     def runtime_minutes(self, paper: str, experiment: str) -> int:
         """Wall-time request for a training job: the paper's GPU-hours spread over its GPUs, +25%."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +14,7 @@ import seaborn as sns  # noqa: E402
 
 from ..config import list_experiments, resolve_run  # noqa: E402
 from ..training.stats import read_stats  # noqa: E402
+from ..provenance import provenance  # noqa: E402
 from ..utils_io import atomic_write, read_json  # noqa: E402
 
 OBJECTIVE_LABEL = {"rpgan": "RpGAN", "nsgan": "GAN"}
@@ -36,7 +38,9 @@ def run_curves(paper: str, scale: str, experiments: list[str]) -> pd.DataFrame:
 
 
 def _save(fig, path: Path) -> Path:
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
+    """PNG with provenance (commit, versions, host) in its text metadata."""
+    meta = {"Software": "ganrepro", "Description": json.dumps(provenance())}
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png", metadata=meta))
     plt.close(fig)
     return path
 

@@ -6,6 +6,7 @@ reported, reproduced, delta, status, then protocol columns) and `<table>.md` lai
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,8 @@ from .sources import find_metric, is_number, metrics_record, param_counts, used_
 
 COLUMNS = ["table", "row", "metric", "reported", "reproduced", "delta", "status", "label", "scale",
            "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
-           "generated_samples", "real_samples", "seeds", "images_trained_kimg", "paper_version", "note"]
+           "generated_samples", "real_samples", "seeds", "images_trained_kimg", "paper_version", "note",
+           "commit"]
 
 PARAM_METRICS = {"params_g": "params_g", "params_d": "params_d", "params_g_m": "params_g", "params_d_m": "params_d"}
 
@@ -39,7 +41,15 @@ def _protocol(cfg: dict, record: dict | None) -> dict:
         "real_samples": "" if ev["kind"] == "modes" else (ev["num_real"] or "all"),
         "seeds": seeds,
         "images_trained_kimg": record["train_kimg"] if record else "",
+        "commit": _commit(record["provenance"]["git"]) if record else "",
     }
+
+
+def _commit(git: dict) -> str:
+    """The commit that produced a number, flagged when the working tree had uncommitted changes."""
+    if not git or not git.get("commit"):
+        return "unknown"
+    return git["commit"][:12] + ("+dirty" if git.get("dirty") else "")
 
 
 def _cell(table: str, metric: str, row: dict, cfg: dict | None, record: dict | None, counts: dict) -> dict:
@@ -132,6 +142,9 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
         head.append(f"- reproduced with: {', '.join(extractors)}" +
                     ("  (NOT Inception: numbers are not comparable in absolute value to the paper's)"
                      if any(e.startswith("cnn_") for e in extractors) else ""))
+    commits = sorted({c for c in ours["commit"].dropna() if c})
+    if commits:
+        head.append(f"- produced by commit(s): {', '.join(commits)}; per-cell provenance in results/metrics/")
     head += ["- long format with every protocol column: the .csv beside this file", ""]
     return "\n".join(head) + pd.DataFrame(wide).to_markdown(index=False) + "\n"
 
@@ -146,5 +159,21 @@ def write_tables(paper: str, scale: str, out: str = "results/tables", table: str
         csv = atomic_write(base / f"{name}.csv", lambda p, df=df: df.to_csv(p, index=False))
         md_text = to_markdown(df, paper, name, scale)
         md = atomic_write(base / f"{name}.md", lambda p, t=md_text: p.write_text(t))
-        written += [csv, md]
+        metrics = atomic_write(base / f"{name}.json",
+                               lambda p, m=reproduced_cells(df): p.write_text(json.dumps(m, indent=2) + "\n"))
+        written += [csv, md, metrics]
     return written
+
+
+def reproduced_cells(df: pd.DataFrame) -> dict:
+    """{row: {metric: reproduced}} of the cells this pipeline produced (numbers, or "Fail"): the table as
+    a metrics file (`dvc metrics show/diff`, experiment comparison); protocol columns stay in the CSV."""
+    out: dict = {}
+    for cell in df.itertuples():
+        status = str(cell.status)
+        if status in ("reproduced", "paper-width count") or status.startswith("fail"):
+            value = cell.reproduced
+            if value is None or (isinstance(value, float) and pd.isna(value)):
+                continue
+            out.setdefault(str(cell.row), {})[str(cell.metric)] = value.item() if hasattr(value, "item") else value
+    return out

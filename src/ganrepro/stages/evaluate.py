@@ -62,7 +62,7 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
             images = sample_images(G, ev["num_fake"], seed=EVAL_SEED, labels=labels, device=device)
             record["metrics"] = compute_fidelity(
                 images, cfg["dataset"]["path"], extractor=ev["extractor"], pr_extractor=ev["pr_extractor"],
-                metrics=ev["metrics"],
+                metrics=ev["metrics"], kid_subsets=ev["kid_subsets"],
                 num_fake=ev["num_fake"], num_real=ev["num_real"], cache_dir=f"data/{scale}/fidelity-cache",
                 seed=EVAL_SEED, device=str(device))
     record["provenance"] = provenance(config=cfg, seeds={"train": cfg["seed"], "eval": EVAL_SEED})

@@ -33,7 +33,8 @@ def train_extractor(scale: str) -> Path:
                       seed=inst["seed"], num_classes=inst["num_classes"])
     train_feature_extractor(gen.images, gen.labels, seed=inst["seed"], epochs=sc["extractor"]["epochs"],
                             out_path=paths["feature_cnn"], dataset="shapes",
-                            tag=f"cnn_shapes{sc['resolution']}", num_classes=inst["num_classes"])
+                            tag=f"cnn_shapes{sc['resolution']}", num_classes=inst["num_classes"],
+                            width=sc["extractor"].get("width", 32))
     return Path(paths["feature_cnn"])
 
 

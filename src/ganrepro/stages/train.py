@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..config import resolve_run
 from ..data import open_archive
-from ..training.hooks import SignalAndWallTimeHooks
+from ..training import distributed
+from ..training.hooks import Hooks, SignalAndWallTimeHooks
 from ..training.loop import train
 from ..utils_io import write_json
 
@@ -14,12 +15,18 @@ EXIT_SUSPENDED = 75  # EX_TEMPFAIL: state saved, re-run the same command to cont
 def run_training(paper: str, experiment: str, scale: str, *, max_minutes: float | None = None,
                  progress: bool = True) -> int:
     cfg = resolve_run(paper, experiment, scale)
-    open_archive(cfg["dataset"]["path"], verify=True)  # fail early with a message naming the file
-    write_json(f"{cfg['paths']['run_dir']}/config.json", cfg)
-    result = train(cfg, hooks=SignalAndWallTimeHooks(max_minutes), progress=progress)
+    result = train_resolved(cfg, hooks=SignalAndWallTimeHooks(max_minutes), progress=progress)
     if result["status"] == "suspended":
         print(f"suspended at step {result['step']} ({result['kimg']:.2f} kimg); re-run the same command to resume")
         return EXIT_SUSPENDED
     if result["status"] == "failed":
         print(f"{paper}/{experiment}: training diverged ({result['reason']}); recorded as Fail")
     return 0
+
+
+def train_resolved(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> dict:
+    """Train a resolved config (the `train` stage and the SLURM launcher's jobs both come through here)."""
+    open_archive(cfg["dataset"]["path"], verify=True)  # fail early with a message naming the file
+    if distributed.world()[0] == 0:
+        write_json(f"{cfg['paths']['run_dir']}/config.json", cfg)
+    return train(cfg, hooks=hooks, progress=progress)

@@ -1,0 +1,314 @@
+"""dvc.yaml, generated from the same DAG as the Snakefile (`PipelineDAG`), so params/ stay the one source.
+
+    ganrepro dvc-yaml                 write dvc.yaml for the default scale (workflow/config.yaml: smoke)
+    ganrepro dvc-yaml --scale tiny    the same pipeline at another scale (one scale per workspace)
+    ganrepro dvc-yaml --check         exit 1 when the committed dvc.yaml differs from what params/ generate
+
+Every stage runs the command its Snakemake rule runs (without Snakemake's log redirection) with the
+same paths. What DVC adds:
+
+- `params:` are file-qualified keys of params/: each training stage lists the three layers its run is
+  merged from (`defaults`, `presets.<preset>`, `experiments.<exp>`), its dataset's registry entry and
+  the keys of the scale preset that change training (`SCALE_KEYS`). `dvc exp run -S
+  params/scales/<scale>.yaml:kimg=...` edits the file the CLI reads, so the experiment really changes.
+- `deps:` are the stage's inputs plus the source it imports (a static import closure of the stage's
+  entry module: editing the report code does not retrain anything).
+- Every out is `cache: false`: outputs stay plain workspace files as with Snakemake. Training and data
+  outs are also `persist: true`, which keeps DVC's run cache off for them (dvc/stage/cache.py skips
+  stages with persistent outs): network.pt/result.json and a dataset's manifest.json stand for
+  undeclared files beside them (state.pt, stats.jsonl, images.npy) that a run-cache restore would not
+  bring back consistently. Training state is never an out (DVC would delete it before a rerun).
+- Tables' JSON (`results/tables/<paper>/<table>.json`, reproduced cells) are `metrics:`; figures are
+  image `plots:`.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import sys
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from ..config import params_root
+from ..config.load import read_yaml
+from .dag import PipelineDAG
+
+# Keys of params/scales/<scale>.yaml each kind of stage depends on. tests/test_dvc.py perturbs every key
+# of every scale file and fails if one that changes a resolved run / dataset is missing here.
+SCALE_KEYS = {
+    "prepare-data": ["data", "resolution", "dataset.count"],
+    "train-extractor": ["resolution", "dataset.extractor_count", "extractor"],
+    "train-digit-classifier": ["resolution", "digit_classifier"],
+    "train": ["device", "data", "resolution", "width_divisor", "min_width", "z_dim_max", "batch", "kimg",
+              "tick_kimg", "snapshot_ticks", "gamma_scaling", "dataset.count"],
+    "evaluate": ["device", "extractor.kind", "eval"],
+}
+
+# The module each stage's CLI command runs (cli.py only dispatches and is deliberately not a dep).
+ENTRY_MODULES = {
+    "prepare-data": "ganrepro.stages.prepare",
+    "train-extractor": "ganrepro.stages.prepare",
+    "train-digit-classifier": "ganrepro.stages.prepare",
+    "train": "ganrepro.stages.train",
+    "evaluate": "ganrepro.stages.evaluate",
+    "count-params": "ganrepro.stages.params_count",
+    "table": "ganrepro.reports.tables",
+    "figures": "ganrepro.reports.figures",
+}
+
+ENV = "OMP_NUM_THREADS=1"  # Snakemake's `OMP_NUM_THREADS={threads}` with its default of one thread
+
+
+def _repo_root() -> Path:
+    return params_root().resolve().parent
+
+
+def default_scale() -> str:
+    """The scale Snakemake runs by default (workflow/config.yaml), so both tools agree."""
+    cfg = _repo_root() / "workflow" / "config.yaml"
+    return read_yaml(cfg)["scale"] if cfg.is_file() else "smoke"
+
+
+def _default_papers() -> tuple[str, ...]:
+    cfg = _repo_root() / "workflow" / "config.yaml"
+    return tuple(read_yaml(cfg)["papers"]) if cfg.is_file() else ("r3gan",)
+
+
+# --- source dependencies: static import closure ---------------------------------------------------
+def _package_dir() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def _module_path(module: str) -> Path | None:
+    parts = module.split(".")
+    if parts[0] != "ganrepro":
+        return None
+    base = _package_dir().joinpath(*parts[1:])
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    if base.with_suffix(".py").is_file():
+        return base.with_suffix(".py")
+    return None
+
+
+def _imports_of(module: str) -> set[str]:
+    path = _module_path(module)
+    is_pkg = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "ganrepro")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                pkg = module.split(".") if is_pkg else module.split(".")[:-1]
+                pkg = pkg[: len(pkg) - (node.level - 1)]
+                base = ".".join(pkg + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            if base.split(".")[0] != "ganrepro":
+                continue
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names if _module_path(f"{base}.{a.name}"))
+    return {m for m in found if _module_path(m)}
+
+
+@cache
+def import_closure(module: str) -> frozenset[str]:
+    """Every ganrepro module `module` may import (parents included; imports inside functions too)."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        mod = todo.pop()
+        parts = mod.split(".")
+        for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ first
+            parent = ".".join(parts[:i])
+            if parent not in seen and _module_path(parent):
+                seen.add(parent)
+                todo.append(parent)
+        todo.extend(m for m in _imports_of(mod) if m not in seen)
+        seen.update(_imports_of(mod))
+    return frozenset(seen)
+
+
+def code_deps(module: str) -> list[str]:
+    """The closure as repo-relative paths: a subpackage fully imported becomes its directory."""
+    pkg = _package_dir()
+    root = _repo_root()
+    files = {_module_path(m) for m in import_closure(module)}
+    out = []
+    for child in sorted(pkg.iterdir()):
+        if child.is_dir() and (child / "__init__.py").is_file():
+            members = {p for p in child.rglob("*.py") if "__pycache__" not in p.parts}
+            used = members & files
+            if used and used == members:
+                out.append(child)
+            else:
+                out += sorted(used)
+        elif child.suffix == ".py" and child in files:
+            out.append(child)
+    return [_rel(p, root) for p in out]
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:  # an installed (non-editable) package: code is versioned by the package, not here
+        return path.as_posix()
+
+
+# --- stages ---------------------------------------------------------------------------------------
+def _out(path: str, *, persist: bool = False) -> dict:
+    spec = {"cache": False}
+    if persist:
+        spec["persist"] = True
+    return {path: spec}
+
+
+def _scale_params(scale: str, kind: str) -> dict:
+    return {f"params/scales/{scale}.yaml": list(SCALE_KEYS[kind])}
+
+
+def _run_params(dag: PipelineDAG, paper: str, exp: str, kind: str) -> list[dict]:
+    reg = dag.params.experiments[paper]
+    preset = reg["experiments"][exp]["preset"]
+    return [
+        {f"params/experiments/{paper}.yaml": ["defaults", f"presets.{preset}", f"experiments.{exp}"]},
+        {"params/datasets.yaml": [f"datasets.{dag.run(paper, exp)['dataset']['key']}"]},
+        _scale_params(dag.scale, kind),
+    ]
+
+
+def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """Stage name -> DVC stage definition, in execution order (names: kind[_paper][_item])."""
+    dag = PipelineDAG(scale, papers or _default_papers())
+    inst = dag.instrument_paths()
+    stages: dict[str, dict] = {}
+
+    for ds in dag.datasets:
+        stages[f"prepare-data_{ds}"] = {
+            "desc": f"prepare dataset {ds} at scale {scale}",
+            "cmd": f"{ENV} ganrepro prepare-data --dataset {ds} --scale {scale}",
+            "deps": code_deps(ENTRY_MODULES["prepare-data"]),
+            "params": [{"params/datasets.yaml": [f"datasets.{ds}"]}, _scale_params(scale, "prepare-data")],
+            "outs": [_out(dag.dataset_manifest(ds), persist=True)],
+        }
+
+    needed = {p for (paper, exp) in dag.runs for p in dag.instruments(paper, exp)}
+    instruments = {
+        inst["feature_cnn"]: ("train-extractor", "instruments.extractor", "the stand-in feature extractor"),
+        inst["digit_cnn"]: ("train-digit-classifier", "instruments.digits", "the StackedMNIST digit classifier"),
+    }
+    producer = {}
+    for path, (kind, reg_key, what) in instruments.items():
+        if path not in needed:
+            continue
+        producer[path] = kind
+        stages[kind] = {
+            "desc": f"train {what} at scale {scale}",
+            "cmd": f"{ENV} ganrepro {kind} --scale {scale}",
+            "deps": code_deps(ENTRY_MODULES[kind]),
+            "params": [{"params/datasets.yaml": [reg_key]}, _scale_params(scale, kind)],
+            "outs": [_out(path)],
+        }
+    unknown = needed - set(producer)
+    if unknown:
+        raise AssertionError(f"no DVC stage produces {sorted(unknown)}: add it to ganrepro.orchestration.dvc")
+
+    for (paper, exp), cfg in dag.runs.items():
+        paths = cfg["paths"]
+        manifest = dag.dataset_manifest(cfg["dataset"]["key"])
+        stages[f"train_{paper}_{exp}"] = {
+            "desc": f"train {paper}/{exp} at scale {scale} (resumes from state.pt, which is not an out)",
+            "cmd": f"{ENV} ganrepro train --paper {paper} --experiment {exp} --scale {scale} --no-progress",
+            "deps": [manifest] + code_deps(ENTRY_MODULES["train"]),
+            "params": _run_params(dag, paper, exp, "train"),
+            "outs": [_out(paths["network"], persist=True), _out(paths["result"], persist=True)],
+        }
+    for (paper, exp), cfg in dag.runs.items():
+        paths = cfg["paths"]
+        stages[f"evaluate_{paper}_{exp}"] = {
+            "desc": f"evaluate {paper}/{exp} at scale {scale}",
+            "cmd": f"{ENV} ganrepro evaluate --paper {paper} --experiment {exp} --scale {scale}",
+            "deps": [paths["network"], paths["result"], *dag.instruments(paper, exp),
+                     dag.dataset_manifest(cfg["dataset"]["key"])] + code_deps(ENTRY_MODULES["evaluate"]),
+            "params": _run_params(dag, paper, exp, "evaluate"),
+            "outs": [_out(paths["metrics"])],
+        }
+
+    for paper in dag.papers:
+        counts = dag.param_counts(paper)
+        stages[f"count-params_{paper}"] = {
+            "desc": f"{paper}: parameter counts at the paper's widths",
+            "cmd": f"{ENV} ganrepro count-params --paper {paper} --out {counts}",
+            "deps": code_deps(ENTRY_MODULES["count-params"]),
+            "params": [{f"params/experiments/{paper}.yaml": ["defaults", "presets", "experiments"]},
+                       {"params/datasets.yaml": ["datasets"]}],
+            "outs": [_out(counts)],
+        }
+        for table in dag.tables(paper):
+            files = dag.table_files(paper, table)
+            metrics = [f for f in files if f.endswith(".json")]
+            stages[f"table_{paper}_{table}"] = {
+                "desc": f"{paper} {table} at scale {scale}: reproduced beside reported",
+                "cmd": f"{ENV} ganrepro tables --paper {paper} --scale {scale} --table {table}",
+                "deps": [f"results/metrics/{scale}/{paper}/{e}.json" for e in dag.table_experiments(paper, table)]
+                + [counts] + code_deps(ENTRY_MODULES["table"]),
+                "params": [{f"params/reported/{paper}.yaml": [f"tables.{table}"]}],
+                "outs": [_out(f) for f in files if f not in metrics],
+                **({"metrics": [_out(f) for f in metrics]} if metrics else {}),
+            }
+        figures = [dag.figure_file(paper, f) for f in dag.figures(paper)]
+        if figures:
+            stages[f"figures_{paper}"] = {
+                "desc": f"{paper} figures at scale {scale} (training curves of every run)",
+                "cmd": f"{ENV} ganrepro figures --paper {paper} --scale {scale}",
+                "deps": [dag.run(paper, e)["paths"]["result"] for e in dag.experiments(paper)]
+                + code_deps(ENTRY_MODULES["figures"]),
+                "plots": [_out(f) for f in figures],
+            }
+    return stages
+
+
+def render_dvc_yaml(scale: str | None = None, papers: tuple[str, ...] | None = None) -> str:
+    scale = scale or default_scale()
+    header = (
+        f"# GENERATED by `ganrepro dvc-yaml --scale {scale}` from params/ (the Snakefile's DAG,\n"
+        "# ganrepro.orchestration.dag). Do not edit: change params/ and regenerate; tests check it is current.\n"
+        "#   dvc repro                      every table and figure at this scale\n"
+        "#   dvc repro table_r3gan_table1   one table and what it needs\n"
+        f"#   dvc exp run -S params/scales/{scale}.yaml:kimg=12.8 train_r3gan_t1-gan-r1\n"
+        "#   ganrepro dvc-yaml --scale tiny other scale: regenerates this file (one scale per workspace)\n"
+        f"# scale: {scale}\n"
+    )
+    body = yaml.safe_dump({"stages": build_stages(scale, papers)}, sort_keys=False, width=120,
+                          default_flow_style=False)
+    return header + body
+
+
+def dvc_yaml_command(scale: str | None, out: str, check: bool = False) -> int:
+    """`ganrepro dvc-yaml`: write (or with `check`, compare) the generated dvc.yaml."""
+    scale = scale or default_scale()
+    text = render_dvc_yaml(scale)
+    if out == "-":
+        if check:
+            raise SystemExit("ganrepro dvc-yaml: --check needs a file (--out), not '-'")
+        sys.stdout.write(text)
+        return 0
+    path = Path(out)
+    if check:
+        current = path.read_text() if path.is_file() else ""
+        if current == text:
+            print(f"{path}: up to date with params/ (scale {scale})")
+            return 0
+        diff = "".join(list(difflib.unified_diff(current.splitlines(True), text.splitlines(True),
+                                                 f"{path} (committed)", f"{path} (from params/)"))[:60])
+        print(f"{path} is {'missing' if not current else 'out of date'} for scale {scale}: params/, the DAG "
+              f"or the source layout changed. Regenerate it with `ganrepro dvc-yaml --scale {scale} --out {path}` "
+              f"and commit it.\n{diff}", file=sys.stderr)
+        return 1
+    path.write_text(text)
+    print(f"{path}: written for scale {scale} (`dvc repro` runs it; `dvc dag` shows it)")
+    return 0
