@@ -208,6 +208,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "paper_kimg": paper_kimg,
             "batch": batch,
             "paper_batch": run["batch"],
+            "batch_gpu": run.get("batch_gpu") if batch % (run.get("batch_gpu") or batch) == 0 else None,
             "tick_kimg": scale["tick_kimg"],
             "snapshot_ticks": scale["snapshot_ticks"],
             "device": scale["device"],

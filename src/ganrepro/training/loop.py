@@ -37,7 +37,7 @@ PL_INTERVAL = 4  # StyleGAN2's lazy path-length regularisation interval
 
 def pick_device(name: str) -> torch.device:
     if name in ("cuda", "auto") and torch.cuda.is_available():
-        return torch.device("cuda", distributed.world()[0] % torch.cuda.device_count())
+        return torch.device("cuda", distributed.local_rank() % torch.cuda.device_count())
     return torch.device("cpu")
 
 
@@ -59,6 +59,33 @@ def _set_optimizer(opt: torch.optim.Optimizer, lr: float, beta1: float, beta2: f
     for group in opt.param_groups:
         group["lr"] = lr * ratio
         group["betas"] = (beta1**ratio, beta2**ratio)
+
+
+def micro_batches(batch: int, world_size: int, rank: int, batch_gpu: int | None) -> list[slice]:
+    """This process's share of the global batch, split into micro-batches for gradient accumulation.
+
+    Latents and real images are drawn for the whole global batch and sliced, so the samples a run
+    sees do not depend on how many processes or micro-batches share the work.
+    """
+    per_rank = batch // world_size
+    batch_gpu = batch_gpu or per_rank
+    if per_rank % batch_gpu:
+        raise ValueError(f"per-process batch {per_rank} is not divisible by batch_gpu {batch_gpu}")
+    start = rank * per_rank
+    return [slice(start + i, start + i + batch_gpu) for i in range(0, per_rank, batch_gpu)]
+
+
+def _sub(c, m):
+    return None if c is None else c[m]
+
+
+def _accumulate(micro: list[slice], phase) -> dict:
+    """Run `phase` on every micro-batch (gradients add up) and average the returned stats."""
+    totals: dict = {}
+    for m in micro:
+        for key, value in phase(m).items():
+            totals[key] = totals.get(key, 0.0) + value / len(micro)
+    return totals
 
 
 def build(cfg: dict, archive, device: torch.device) -> Nets:
@@ -118,7 +145,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
     batch = cfg["train"]["batch"]
     if batch % world_size:
         raise ValueError(f"batch {batch} is not divisible by the {world_size} processes")
-    local = slice(rank * batch // world_size, (rank + 1) * batch // world_size)
+    micro = micro_batches(batch, world_size, rank, cfg["train"].get("batch_gpu"))
     conditional = cfg["dataset"]["num_classes"] > 0
     stream_d = data_pkg.BatchStream(archive, seed=seed, batch_size=batch, xflip=cfg["xflip"], device=device)
     stream_g = data_pkg.BatchStream(archive, seed=seed + 1, batch_size=batch, xflip=cfg["xflip"], device=device)
@@ -131,6 +158,8 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
     if state is not None:
         step, images_seen = _restore(nets, state, guard)
         truncate_stats(run_dir, step)
+        print(f"resumed from {run_dir / 'state.pt'} at step {step} ({images_seen / 1000:.3f} kimg)", flush=True)
+    start_step = step  # logged below: the first step of this invocation (submit -> first step latency)
     total_steps = int(round(cfg["train"]["kimg"] * 1000 / batch))
     steps_per_tick = max(1, int(round(cfg["train"]["tick_kimg"] * 1000 / batch)))
     loss_cfg = cfg["loss"]
@@ -146,8 +175,9 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
     status, failure = "ok", None
     try:
         while step < total_steps:
-            if hooks.should_stop():
-                save_state(run_dir, _snapshot(nets, step, images_seen, guard))
+            if distributed.any_rank(hooks.should_stop(), world_size, device):  # all ranks stop together
+                if rank == 0:
+                    save_state(run_dir, _snapshot(nets, step, images_seen, guard))
                 bar.close()
                 return {"status": "suspended", "step": step, "kimg": images_seen / 1000}
             kimg = images_seen / 1000
@@ -157,8 +187,8 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
             real_g, c_g = stream_g.batch(images_seen)
             z_d = torch.randn([batch, z_dim]).to(device)
             z_g = torch.randn([batch, z_dim]).to(device)
-            c_d = c_d[local] if conditional else None
-            c_g = c_g[local] if conditional else None
+            c_d = c_d if conditional else None
+            c_g = c_g if conditional else None
             beta1 = cfg["optim"]["beta1"]
 
             # Discriminator.
@@ -167,8 +197,9 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
             nets.G.requires_grad_(False)
             nets.D.requires_grad_(True)
             nets.opt_D.zero_grad(set_to_none=True)
-            d_stats = d_step(nets, loss_cfg, real_d[local], c_d, z_d[local], c_d, gamma=sched["gamma"],
-                             aug_p=sched["aug_p"], apply_reg=apply_reg, autocast=autocast)
+            d_stats = _accumulate(micro, lambda m: d_step(
+                nets, loss_cfg, real_d[m], _sub(c_d, m), z_d[m], _sub(c_d, m), gamma=sched["gamma"],
+                aug_p=sched["aug_p"], apply_reg=apply_reg, scale=1 / len(micro), autocast=autocast))
             distributed.average_gradients(nets.D, world_size)
             nets.opt_D.step()
 
@@ -177,9 +208,12 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
             nets.G.requires_grad_(True)
             nets.D.requires_grad_(False)
             nets.opt_G.zero_grad(set_to_none=True)
-            g_stats = g_step(nets, loss_cfg, real_g[local], c_g, z_g[local], c_g, aug_p=sched["aug_p"], autocast=autocast)
+            g_stats = _accumulate(micro, lambda m: g_step(
+                nets, loss_cfg, real_g[m], _sub(c_g, m), z_g[m], _sub(c_g, m), aug_p=sched["aug_p"],
+                scale=1 / len(micro), autocast=autocast))
             if use_pl and step % PL_INTERVAL == 0:
-                g_stats.update(pl_step(nets, loss_cfg, z_g[local], c_g, interval=PL_INTERVAL))
+                g_stats.update(_accumulate(micro, lambda m: pl_step(
+                    nets, loss_cfg, z_g[m], _sub(c_g, m), interval=PL_INTERVAL, scale=1 / len(micro))))
             distributed.average_gradients(nets.G, world_size)
             nets.opt_G.step()
 
@@ -188,7 +222,11 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
             step += 1
             images_seen += batch
             bar.update(1)
-            values = {**d_stats, **g_stats, **{f"sched_{k}": v for k, v in sched.items()}, "ema_beta": beta}
+            if step == start_step + 1:
+                print(f"first training step of this invocation done: step {step} at unix time {time.time():.3f}",
+                      flush=True)
+            values = distributed.average_scalars({**d_stats, **g_stats}, world_size, device)
+            values = {**values, **{f"sched_{k}": v for k, v in sched.items()}, "ema_beta": beta}
             tick.add(values)
             guard.check(step=step, kimg=images_seen / 1000,
                         losses={k: values[k] for k in ("loss_d", "loss_g", "loss_d_reg")},
