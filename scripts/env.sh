@@ -3,4 +3,5 @@ export PATH="$PWD/.venv/bin:$PATH"
 export MPLCONFIGDIR="$PWD/.cache/matplotlib"
 export TORCH_HOME="${TORCH_HOME:-$PWD/.cache/torch}"
 export DVC_NO_ANALYTICS=1
+export DVC_SITE_CACHE_DIR="$PWD/.dvc/tmp/site-cache"   # not /var/tmp/dvc
 export PYTHONUNBUFFERED=1

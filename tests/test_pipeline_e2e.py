@@ -1,7 +1,6 @@
 """End to end: the whole R3GAN DAG at tiny scale through Snakemake, every table checked."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,15 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("dag")
-    env = dict(os.environ, MPLCONFIGDIR=str(work / ".mpl"))
-    cmd = SNAKEMAKE + ["-s", str(REPO / "Snakefile"), "--directory", str(work), "--cores", "2",
-                       "--config", "scale=tiny", "--quiet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
-    return work
+# `tiny_run` (the whole DAG at tiny scale, once per session) is a fixture in tests/conftest.py.
 
 
 pytestmark = pytest.mark.slow

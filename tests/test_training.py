@@ -134,3 +134,17 @@ def test_micro_batches_partition_the_global_batch():
     assert micro_batches(8, 2, 1, 2) == [slice(4, 6), slice(6, 8)]
     with pytest.raises(ValueError, match="not divisible"):
         micro_batches(8, 1, 0, 3)
+
+
+def test_changed_config_sets_old_state_aside_and_longer_run_resumes(tmp_path):
+    cfg = _cfg(tmp_path, run="r", kimg=0.04)
+    train(cfg, progress=False)
+    longer = _cfg(tmp_path, run="r", kimg=0.08)  # same trajectory, more steps: resumes at step 5
+    train(longer, progress=False)
+    assert _state(tmp_path / "r")["step"] == 10
+    assert not list((tmp_path / "r").glob("state.config-*.pt"))
+    other = _cfg(tmp_path, run="r", kimg=0.04)
+    other["seed"] = 7  # another trajectory: old state kept beside, new run from scratch
+    train(other, progress=False)
+    assert _state(tmp_path / "r")["step"] == 5
+    assert len(list((tmp_path / "r").glob("state.config-*.pt"))) == 1

@@ -45,6 +45,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=float, default=None, help="save state and stop after this wall time")
     p.add_argument("--no-progress", action="store_true")
 
+    p = sub.add_parser("launch", help="submit experiments to SLURM via submitit (DDP, requeue on preemption)")
+    _add_run_args(p, experiment=False)
+    p.add_argument("--experiments", nargs="*", default=None, help="experiment ids (default: all of the paper's)")
+    p.add_argument("--partition", default=None)
+    p.add_argument("--account", default=None)
+    p.add_argument("--gpus-per-node", type=int, default=None, help="one task per GPU (default: from params)")
+    p.add_argument("--tasks-per-node", type=int, default=None, help="default: --gpus-per-node, or 1 on CPU")
+    p.add_argument("--nodes", type=int, default=1)
+    p.add_argument("--cpus-per-task", type=int, default=None)
+    p.add_argument("--mem-gb", type=float, default=None)
+    p.add_argument("--timeout-min", type=int, default=None, help="default: from the paper's GPU-hours")
+    p.add_argument("--folder", default="logs/submitit", help="submitit's job folder (pickles, logs)")
+    p.add_argument("--wait", action="store_true", help="wait for the jobs (through requeues) and report")
+
     p = sub.add_parser("evaluate", help="evaluate one trained experiment")
     _add_run_args(p)
 
@@ -66,6 +80,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--experiments", nargs="*", default=None)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--device", default=None)
+
+    p = sub.add_parser("dvc-yaml", help="write dvc.yaml from params/ (the Snakefile's DAG); --check: fail if stale")
+    p.add_argument("--scale", default=None, help="scale preset (default: workflow/config.yaml's, smoke)")
+    p.add_argument("--out", default="dvc.yaml", help="file to write, '-' for stdout (default: dvc.yaml)")
+    p.add_argument("--check", action="store_true", help="exit 1 if --out differs from what params/ generate")
+
+    p = sub.add_parser("bench-scheduling", help="scheduling overhead per job and submit -> first training step "
+                                                "(local or SLURM), in a temporary directory")
+    p.add_argument("--executor", choices=["local", "slurm"], default="local")
+    p.add_argument("--jobs", type=int, default=5, help="length of the chain of trivial jobs (default 5)")
+    p.add_argument("--what", choices=["both", "overhead", "first-step"], default="both")
+    p.add_argument("--profile", default=None, help="SLURM profile dir (default: the repository's slurm/)")
+    p.add_argument("--workflow-profile", default=None,
+                   help="profile layered over --profile, e.g. tests/slurm/profile for the local test cluster")
+    p.add_argument("--experiment", default="t1-rpgan-r1r2", help="tiny-scale run timed to its first step")
+    p.add_argument("--keep", default=None, help="work in this directory and keep it (default: a temp dir)")
+    p.add_argument("--timeout", type=float, default=900, help="seconds per snakemake invocation")
+    p.add_argument("--json", action="store_true")
     return ap
 
 
@@ -119,6 +151,13 @@ def _dispatch(args) -> int | None:
 
         return run_training(args.paper, args.experiment, args.scale, max_minutes=args.max_minutes,
                             progress=not args.no_progress)
+    if args.cmd == "launch":
+        from .orchestration.launch import SlurmResources, launch
+
+        resources = SlurmResources(partition=args.partition, account=args.account, gpus_per_node=args.gpus_per_node,
+                                   tasks_per_node=args.tasks_per_node, nodes=args.nodes,
+                                   cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb, timeout_min=args.timeout_min)
+        return launch(args.paper, args.experiments, args.scale, resources, folder=args.folder, wait_for_jobs=args.wait)
     if args.cmd == "evaluate":
         from .stages.evaluate import evaluate_run
 
@@ -147,6 +186,17 @@ def _dispatch(args) -> int | None:
         from .orchestration.bench import run_bench
 
         run_bench(args.paper, args.scale, experiments=args.experiments, steps=args.steps, device=args.device)
+        return 0
+    if args.cmd == "dvc-yaml":
+        from .orchestration.dvc import dvc_yaml_command
+
+        return dvc_yaml_command(args.scale, args.out, check=args.check)
+    if args.cmd == "bench-scheduling":
+        from .orchestration.overhead import run_bench_scheduling
+
+        run_bench_scheduling(args.executor, jobs=args.jobs, profile=args.profile,
+                             workflow_profile=args.workflow_profile, experiment=args.experiment, what=args.what,
+                             keep=args.keep, timeout=args.timeout, as_json=args.json)
         return 0
     raise AssertionError(args.cmd)
 

@@ -13,6 +13,10 @@ class DatasetError(GanreproError):
     """A dataset is missing, incomplete or corrupt."""
 
 
+class ResultFileError(GanreproError):
+    """A file the pipeline wrote earlier (metrics, result, counts) is truncated or corrupt."""
+
+
 class WeightsError(GanreproError):
     """Pretrained weights (e.g. Inception-v3 for FID) are not available offline."""
 

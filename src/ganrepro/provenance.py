@@ -24,7 +24,8 @@ def _git(*args: str, cwd: Path) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def git_state(cwd: str | None = None) -> dict:
-    here = Path(cwd or os.getcwd())
+    """Commit of the ganrepro code that runs (its checkout), not of the working directory."""
+    here = Path(cwd) if cwd else Path(__file__).resolve().parent
     commit = _git("rev-parse", "HEAD", cwd=here)
     status = _git("status", "--porcelain", "--untracked-files=no", cwd=here)
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
@@ -50,12 +51,22 @@ def device_description(device: str | None = None) -> str:
     return f"cpu:{platform.processor() or platform.machine()} x{os.cpu_count()} threads={torch.get_num_threads()}"
 
 
+# Scheduler context recorded with every result: which SLURM job produced it and which GPUs it was given.
+SCHEDULER_VARS = ("SLURM_JOB_ID", "SLURM_CLUSTER_NAME", "SLURM_JOB_PARTITION", "SLURM_ARRAY_TASK_ID",
+                  "CUDA_VISIBLE_DEVICES")
+
+
+def scheduler_context() -> dict:
+    return {k: os.environ[k] for k in SCHEDULER_VARS if k in os.environ}
+
+
 def provenance(*, config: dict | None = None, seeds: dict | None = None, device: str | None = None) -> dict:
     """The provenance block every result file carries."""
     return {
         "git": git_state(),
         "versions": package_versions(),
         "host": socket.gethostname(),
+        "scheduler": scheduler_context(),
         "device": device_description(device),
         "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "seeds": seeds or {},

@@ -31,4 +31,14 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    return json.loads(Path(path).read_text())
+    text = Path(path).read_text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        from .errors import ResultFileError
+
+        raise ResultFileError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}; {len(text)} bytes): "
+            "the file is truncated or corrupt. Delete it and re-run the same snakemake command: the job that "
+            "writes it runs again (or `snakemake --forcerun <rule>` for it)."
+        ) from None

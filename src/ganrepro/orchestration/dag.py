@@ -97,6 +97,13 @@ class PipelineDAG:
         cfg = self.run(paper, experiment)
         return cfg["resources"]["gpus"] if cfg["train"]["device"] == "cuda" else 0
 
+    def train_launcher(self, paper: str, experiment: str) -> str:
+        """`ganrepro`, or torchrun with one process per GPU when a training job has several."""
+        gpus = self.gpus(paper, experiment)
+        if gpus <= 1:
+            return "ganrepro"
+        return f"torchrun --standalone --nproc_per_node={gpus} -m ganrepro.cli"
+
     def gpu_hours_label(self, paper: str, experiment: str) -> str:
         """GPU-hours this job is expected to take (paper compute x share of images shown), for display."""
         cfg = self.run(paper, experiment)

@@ -29,7 +29,7 @@ from .ema import make_ema, update_ema
 from .hooks import Hooks
 from .phases import Nets, d_step, g_step, pl_step
 from .schedules import ema_beta, values_at
-from .state import load_state, save_state
+from .state import load_state, run_identity, save_state, set_aside
 from .stats import TickStats, append_stats, peak_memory_mb, truncate_stats
 
 PL_INTERVAL = 4  # StyleGAN2's lazy path-length regularisation interval
@@ -98,12 +98,12 @@ def build(cfg: dict, archive, device: torch.device) -> Nets:
     return Nets(G=G, D=D, G_ema=make_ema(G), augment=augment, opt_G=opt_G, opt_D=opt_D)
 
 
-def _snapshot(nets: Nets, step: int, images_seen: int, guard: DivergenceGuard) -> dict:
+def _snapshot(nets: Nets, step: int, images_seen: int, guard: DivergenceGuard, identity: str) -> dict:
     return {
         "G": nets.G.state_dict(), "D": nets.D.state_dict(), "G_ema": nets.G_ema.state_dict(),
         "opt_G": nets.opt_G.state_dict(), "opt_D": nets.opt_D.state_dict(),
         "pl_mean": nets.pl_mean.cpu(), "step": step, "images_seen": images_seen,
-        "guard": guard.state_dict(),
+        "guard": guard.state_dict(), "identity": identity,
     }
 
 
@@ -154,7 +154,13 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
     nets = build(cfg, archive, device)
     guard = DivergenceGuard(**cfg["divergence"])
     step, images_seen = 0, 0
+    identity = run_identity(cfg)
     state = load_state(run_dir)
+    if state is not None and state.get("identity", identity) != identity:
+        moved = set_aside(run_dir, state["identity"])
+        print(f"{run_dir}: the saved state was trained with another config; set aside as "
+              f"{', '.join(p.name for p in moved)} and starting fresh", flush=True)
+        state = None
     if state is not None:
         step, images_seen = _restore(nets, state, guard)
         truncate_stats(run_dir, step)
@@ -177,7 +183,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
         while step < total_steps:
             if distributed.any_rank(hooks.should_stop(), world_size, device):  # all ranks stop together
                 if rank == 0:
-                    save_state(run_dir, _snapshot(nets, step, images_seen, guard))
+                    save_state(run_dir, _snapshot(nets, step, images_seen, guard, identity))
                 bar.close()
                 return {"status": "suspended", "step": step, "kimg": images_seen / 1000}
             kimg = images_seen / 1000
@@ -242,7 +248,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
                 hooks.on_tick(line)
                 tick, tick_start, tick_start_kimg = TickStats(), now, images_seen / 1000
                 if (step // steps_per_tick) % cfg["train"]["snapshot_ticks"] == 0 and rank == 0:
-                    save_state(run_dir, _snapshot(nets, step, images_seen, guard))
+                    save_state(run_dir, _snapshot(nets, step, images_seen, guard, identity))
     except TrainingDiverged as exc:
         status, failure = "failed", exc
     bar.close()
@@ -256,7 +262,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
         "provenance": provenance(config=cfg, seeds={"train": seed}, device=str(device)),
     }
     if rank == 0:
-        save_state(run_dir, _snapshot(nets, step, images_seen, guard))
+        save_state(run_dir, _snapshot(nets, step, images_seen, guard, identity))
         save_network(Path(cfg["paths"]["network"]), nets, cfg, archive, status)
         write_json(cfg["paths"]["result"], result)
     return result

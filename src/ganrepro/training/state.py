@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import torch
@@ -25,3 +27,29 @@ def load_state(run_dir: str | Path) -> dict | None:
         raise RuntimeError(
             f"{path}: cannot read the training state ({exc}). Delete it to restart this run from scratch."
         ) from exc
+
+
+# Keys of a run config that do not change what a training step computes: a run may be extended
+# (longer `kimg`) or re-ticked and still resume; any other change starts a fresh run.
+_NOT_IDENTITY = {"paths", "tables", "resources", "eval"}
+_NOT_IDENTITY_TRAIN = {"kimg", "paper_kimg", "tick_kimg", "snapshot_ticks"}
+
+
+def run_identity(cfg: dict) -> str:
+    """Hash of everything that defines the training trajectory of a run config."""
+    ident = {k: v for k, v in cfg.items() if k not in _NOT_IDENTITY}
+    ident["train"] = {k: v for k, v in cfg["train"].items() if k not in _NOT_IDENTITY_TRAIN}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def set_aside(run_dir: str | Path, identity: str) -> list[Path]:
+    """Move a state (and its stats) trained under another config out of the way; nothing is deleted."""
+    run_dir = Path(run_dir)
+    moved = []
+    for name, suffix in ((STATE_FILE, ".pt"), ("stats.jsonl", ".jsonl")):
+        src = run_dir / name
+        if src.exists():
+            dst = run_dir / f"{Path(name).stem}.config-{identity}{suffix}"
+            src.replace(dst)
+            moved.append(dst)
+    return moved
