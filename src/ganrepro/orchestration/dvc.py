@@ -13,11 +13,15 @@ same paths. What DVC adds:
   params/scales/<scale>.yaml:kimg=...` edits the file the CLI reads, so the experiment really changes.
 - `deps:` are the stage's inputs plus the source it imports (a static import closure of the stage's
   entry module: editing the report code does not retrain anything).
-- Every out is `cache: false`: outputs stay plain workspace files as with Snakemake. Training and data
-  outs are also `persist: true`, which keeps DVC's run cache off for them (dvc/stage/cache.py skips
-  stages with persistent outs): network.pt/result.json and a dataset's manifest.json stand for
-  undeclared files beside them (state.pt, stats.jsonl, images.npy) that a run-cache restore would not
-  bring back consistently. Training state is never an out (DVC would delete it before a rerun).
+- Every out is `cache: false`: outputs stay plain workspace files as with Snakemake (results/ is in
+  git; runs/ and data/ can be hundreds of GB at paper scale). That also keeps the run cache off: DVC
+  3.x saves no run-cache entry for a stage with an uncached out (Stage.run: `no_cache_outs`; metrics
+  and plots do not count, so the figures stage, a pure function of the runs, may be run-cached). Training
+  and data outs are moreover `persist: true`, which no DVC version run-caches (stage/cache.py
+  `_can_hash`) and which leaves them in place until the command overwrites them: network.pt,
+  result.json and a dataset's manifest.json stand for undeclared files beside them (state.pt,
+  stats.jsonl, images.npy) that a run-cache restore would not bring back consistently. Training state
+  is never an out (DVC deletes outs before a rerun; training resumes from state.pt).
 - Tables' JSON (`results/tables/<paper>/<table>.json`, reproduced cells) are `metrics:`; figures are
   image `plots:`.
 """
@@ -32,7 +36,6 @@ from pathlib import Path
 
 import yaml
 
-from ..config import params_root
 from ..config.load import read_yaml
 from .dag import PipelineDAG
 
@@ -44,7 +47,7 @@ SCALE_KEYS = {
     "train-digit-classifier": ["resolution", "digit_classifier"],
     "train": ["device", "data", "resolution", "width_divisor", "min_width", "z_dim_max", "batch", "kimg",
               "tick_kimg", "snapshot_ticks", "gamma_scaling", "dataset.count"],
-    "evaluate": ["device", "extractor.kind", "eval"],
+    "evaluate": ["device", "resolution", "extractor.kind", "eval"],
 }
 
 # The module each stage's CLI command runs (cli.py only dispatches and is deliberately not a dep).
@@ -63,7 +66,8 @@ ENV = "OMP_NUM_THREADS=1"  # Snakemake's `OMP_NUM_THREADS={threads}` with its de
 
 
 def _repo_root() -> Path:
-    return params_root().resolve().parent
+    """The checkout this package runs from (src/ganrepro -> ../..); dvc.yaml paths are relative to it."""
+    return _package_dir().parents[1]
 
 
 def default_scale() -> str:
@@ -222,7 +226,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
         manifest = dag.dataset_manifest(cfg["dataset"]["key"])
         stages[f"train_{paper}_{exp}"] = {
             "desc": f"train {paper}/{exp} at scale {scale} (resumes from state.pt, which is not an out)",
-            "cmd": f"{ENV} ganrepro train --paper {paper} --experiment {exp} --scale {scale} --no-progress",
+            "cmd": f"{ENV} {dag.train_launcher(paper, exp)} train --paper {paper} --experiment {exp} --scale {scale} --no-progress",
             "deps": [manifest] + code_deps(ENTRY_MODULES["train"]),
             "params": _run_params(dag, paper, exp, "train"),
             "outs": [_out(paths["network"], persist=True), _out(paths["result"], persist=True)],
@@ -272,6 +276,17 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
     return stages
 
 
+class _Dumper(yaml.SafeDumper):
+    """Block style, except lists of plain strings (deps, param keys) on one wrapped line each."""
+
+    def represent_list(self, data):
+        flow = bool(data) and all(isinstance(x, str) for x in data)
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _Dumper.represent_list)
+
+
 def render_dvc_yaml(scale: str | None = None, papers: tuple[str, ...] | None = None) -> str:
     scale = scale or default_scale()
     header = (
@@ -283,8 +298,8 @@ def render_dvc_yaml(scale: str | None = None, papers: tuple[str, ...] | None = N
         "#   ganrepro dvc-yaml --scale tiny other scale: regenerates this file (one scale per workspace)\n"
         f"# scale: {scale}\n"
     )
-    body = yaml.safe_dump({"stages": build_stages(scale, papers)}, sort_keys=False, width=120,
-                          default_flow_style=False)
+    body = yaml.dump({"stages": build_stages(scale, papers)}, Dumper=_Dumper, sort_keys=False, width=110,
+                     default_flow_style=False)
     return header + body
 
 
@@ -303,6 +318,12 @@ def dvc_yaml_command(scale: str | None, out: str, check: bool = False) -> int:
         if current == text:
             print(f"{path}: up to date with params/ (scale {scale})")
             return 0
+        committed = next((ln.split(":", 1)[1].strip() for ln in current.splitlines() if ln.startswith("# scale:")), None)
+        if committed and committed != scale:
+            print(f"{path} was generated for scale {committed}, not {scale}: run `ganrepro dvc-yaml --check "
+                  f"--scale {committed}`, or switch this workspace with `ganrepro dvc-yaml --scale {scale} --out {path}`.",
+                  file=sys.stderr)
+            return 1
         diff = "".join(list(difflib.unified_diff(current.splitlines(True), text.splitlines(True),
                                                  f"{path} (committed)", f"{path} (from params/)"))[:60])
         print(f"{path} is {'missing' if not current else 'out of date'} for scale {scale}: params/, the DAG "
