@@ -285,18 +285,27 @@ def train_feature_extractor(
         )
         model.cpu()
         stats["feature_scale"] = model.calibrate_feature_scale(x)
+    return save_trained_classifier(out_path, model, CNN_FORMAT, dataset=dataset, tag=tag, resolution=resolution,
+                                   x8=x8, num_classes=k, stats=stats, seed_name="extractor", seed=seed,
+                                   device=device, source_channels=int(x8.shape[1]))
+
+
+def save_trained_classifier(out_path, model: nn.Module, fmt: str, *, dataset: str, tag: str | None,
+                            resolution: int, x8: torch.Tensor, num_classes: int, stats: dict, seed_name: str,
+                            seed: int, device: str, **extra) -> dict:
+    """Write a trained instrument (feature CNN or digit classifier) with its metadata; return the metadata."""
     meta = {
         "dataset": dataset,
         "tag": tag or f"{dataset}_cnn",
         "resolution": resolution,
-        "source_channels": int(x8.shape[1]),
+        **extra,
         "num_images": int(len(x8)),
-        "num_classes": k,
+        "num_classes": num_classes,
         "heldout_accuracy": stats["heldout_accuracy"],
         "train": stats,
-        "provenance": provenance(seeds={"extractor": int(seed)}, device=device),
+        "provenance": provenance(seeds={seed_name: int(seed)}, device=device),
     }
-    ckpt = {"format": CNN_FORMAT, "arch": model.arch(), "state_dict": model.state_dict(), "meta": meta}
+    ckpt = {"format": fmt, "arch": model.arch(), "state_dict": model.state_dict(), "meta": meta}
     save_checkpoint(out_path, ckpt)
     return {**meta, "out_path": str(out_path)}
 

@@ -39,7 +39,7 @@ from torch.utils.data import Dataset
 from ganrepro.errors import DatasetError
 from ganrepro.metrics.extractors import register_extractors, resolve_extractor
 from ganrepro.provenance import provenance
-from ganrepro.utils_io import read_json, write_json
+from ganrepro.utils_io import write_json
 
 METRICS = ("fid", "kid", "pr", "is")
 CACHE_FORMAT = 1

@@ -31,7 +31,7 @@ from ganrepro.metrics.extractors import (
     _check_labels,
     fit_classifier,
     normalize_uint8,
-    save_checkpoint,
+    save_trained_classifier,
 )
 from ganrepro.metrics.fidelity import count_tag
 from ganrepro.provenance import provenance
@@ -113,19 +113,9 @@ def train_digit_classifier(
             heldout_fraction=heldout_fraction, device=device,
         )
     model.cpu()
-    meta = {
-        "dataset": dataset,
-        "tag": tag or f"{dataset}_cnn",
-        "resolution": resolution,
-        "num_images": int(len(x8)),
-        "num_classes": k,
-        "heldout_accuracy": stats["heldout_accuracy"],
-        "train": stats,
-        "provenance": provenance(seeds={"digit_classifier": int(seed)}, device=device),
-    }
-    ckpt = {"format": DIGIT_FORMAT, "arch": model.arch(), "state_dict": model.state_dict(), "meta": meta}
-    save_checkpoint(out_path, ckpt)
-    return {**meta, "out_path": str(out_path)}
+    return save_trained_classifier(out_path, model, DIGIT_FORMAT, dataset=dataset, tag=tag, resolution=resolution,
+                                   x8=x8, num_classes=k, stats=stats, seed_name="digit_classifier", seed=seed,
+                                   device=device)
 
 
 def load_digit_classifier(path: str | os.PathLike) -> DigitClassifier:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..config import list_experiments, resolve_run
+from ..config import resolve_run
 from ..utils_io import read_json
 
 # Table metric key -> prefix of the protocol-encoded metric name in results/metrics/*.json.
@@ -67,6 +67,3 @@ def used_settings(paper: str, experiment: str, scale: str) -> dict:
 def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
-
-def experiments_of(paper: str) -> list[str]:
-    return list_experiments(paper)

@@ -117,7 +117,6 @@ def _fmt(value) -> str:
 def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
     params = load_params()
     spec = params.reported[paper]["tables"][table]
-    metrics = list(spec["metrics"])
     wide = []
     for row_id, group in df.groupby("row", sort=False):
         first = group.iloc[0]

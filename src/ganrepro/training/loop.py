@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -276,6 +275,3 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tupl
     G.load_state_dict(payload["G_ema"])
     return G.to(device).eval(), payload
 
-
-def np_seed(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
