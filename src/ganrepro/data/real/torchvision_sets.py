@@ -133,28 +133,33 @@ def _write(out_dir, images, labels, num_classes, *, resolution, resize_filter, d
                          num_classes=num_classes)
 
 
+def _prepare_labelled(name: str, source: str, loader, path, out_dir, *, resolution, resize_filter, split,
+                      download, count, seed, num_classes, dataset, standin_for, meta) -> Path:
+    """Shared body of the torchvision-style labelled sets: load, subset, apply the label policy, write."""
+    images, labels = loader(path, split=split, download=download)
+    pick = subset_indices(len(images), count, seed, f"{name} at {path}")
+    labs, n_cls = label_policy(labels[pick], 10, num_classes, f"{name} at {path}")
+    return _write(out_dir, images[pick], labs, n_cls, resolution=resolution, resize_filter=resize_filter,
+                  dataset=dataset, source=f"{source}:{path}", standin_for=standin_for,
+                  meta={"split": split, **(meta or {})})
+
+
 def prepare_cifar10(path, out_dir, *, resolution: int | None = 32, resize_filter: str = "lanczos",
                     split: str = "train", download: bool = False, count: int | None = None, seed: int = 0,
                     num_classes: int | None = None, dataset: str | None = None, standin_for: str | None = None,
                     meta: dict[str, Any] | None = None) -> Path:
-    images, labels = load_cifar10(path, split=split, download=download)
-    pick = subset_indices(len(images), count, seed, f"CIFAR-10 at {path}")
-    labs, n_cls = label_policy(labels[pick], 10, num_classes, f"CIFAR-10 at {path}")
-    return _write(out_dir, images[pick], labs, n_cls, resolution=resolution, resize_filter=resize_filter,
-                  dataset=dataset, source=f"cifar10:{path}", standin_for=standin_for,
-                  meta={"split": split, **(meta or {})})
+    return _prepare_labelled("CIFAR-10", "cifar10", load_cifar10, path, out_dir, resolution=resolution,
+                             resize_filter=resize_filter, split=split, download=download, count=count, seed=seed,
+                             num_classes=num_classes, dataset=dataset, standin_for=standin_for, meta=meta)
 
 
 def prepare_mnist(path, out_dir, *, resolution: int | None = 28, resize_filter: str = "lanczos",
                   split: str = "train", download: bool = False, count: int | None = None, seed: int = 0,
                   num_classes: int | None = None, dataset: str | None = None, standin_for: str | None = None,
                   meta: dict[str, Any] | None = None) -> Path:
-    images, labels = load_mnist(path, split=split, download=download)
-    pick = subset_indices(len(images), count, seed, f"MNIST at {path}")
-    labs, n_cls = label_policy(labels[pick], 10, num_classes, f"MNIST at {path}")
-    return _write(out_dir, images[pick], labs, n_cls, resolution=resolution, resize_filter=resize_filter,
-                  dataset=dataset, source=f"mnist:{path}", standin_for=standin_for,
-                  meta={"split": split, **(meta or {})})
+    return _prepare_labelled("MNIST", "mnist", load_mnist, path, out_dir, resolution=resolution,
+                             resize_filter=resize_filter, split=split, download=download, count=count, seed=seed,
+                             num_classes=num_classes, dataset=dataset, standin_for=standin_for, meta=meta)
 
 
 def prepare_stackedmnist(path, out_dir, *, resolution: int | None = 32, resize_filter: str = "bilinear",
