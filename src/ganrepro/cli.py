@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
+import traceback
 
 from .errors import GanreproError
 
@@ -102,13 +104,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; a fault the user can fix ends in a one-paragraph message and exit status 2.
+
+    `--debug` (anywhere on the command line) or GANREPRO_DEBUG=1 also prints the traceback.
+    """
     os.environ.setdefault("MPLCONFIGDIR", os.path.join(os.getcwd(), ".cache", "matplotlib"))
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _pop_flag(argv, "--debug") or os.environ.get("GANREPRO_DEBUG", "") not in ("", "0")
+    parser = _parser()
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an error (any position)")
+    args = parser.parse_args(argv)
+    bad = _check_args(args)
+    if bad:
+        print(f"ganrepro {args.cmd}: error: {bad}", file=sys.stderr)
+        return 2
     try:
         return _dispatch(args) or 0
-    except GanreproError as exc:
-        print(f"ganrepro {args.cmd}: error: {exc}", file=sys.stderr)
-        return 2
+    except (Exception, KeyboardInterrupt) as exc:
+        return _report(args.cmd, exc, debug)
 
 
 def _dispatch(args) -> int | None:
@@ -199,6 +212,57 @@ def _dispatch(args) -> int | None:
                              keep=args.keep, timeout=args.timeout, as_json=args.json)
         return 0
     raise AssertionError(args.cmd)
+
+
+def _pop_flag(argv: list[str], flag: str) -> bool:
+    """Remove every `flag` from `argv`; True if there was one (a global flag accepted in any position)."""
+    found = flag in argv
+    argv[:] = [a for a in argv if a != flag]
+    return found
+
+
+def _check_args(args) -> str | None:
+    """A message for an argument argparse accepts but the command cannot use, else None."""
+    minutes = getattr(args, "max_minutes", None)
+    if minutes is not None and not 0 < minutes < float("inf"):
+        return (f"--max-minutes must be a positive number of minutes (the wall time after which the state is "
+                f"saved and the run stops with exit 75), got {minutes:g}. Omit it to train to the end.")
+    return None
+
+
+_OS_FIXES = {
+    errno.EACCES: "check its permissions (and those of the directories above it)",
+    errno.EPERM: "check its permissions (and those of the directories above it)",
+    errno.EROFS: "the filesystem is mounted read-only: work in a writable checkout",
+    errno.ENOSPC: "the disk is full: free space",
+    errno.EDQUOT: "the disk quota is exceeded: free space",
+    errno.ENOENT: "check the path; run ganrepro from the project root",
+    errno.ENOTDIR: "a file is in the way of a directory of that path: move it away",
+    errno.EISDIR: "a directory is in the way of a file of that path: move it away",
+}
+
+
+def _report(cmd: str, exc: BaseException, debug: bool) -> int:
+    """Print `exc` for a user (one paragraph) and return the exit status; a bug keeps its traceback."""
+    user_fault = isinstance(exc, (GanreproError, OSError, KeyboardInterrupt))
+    if debug or not user_fault:
+        traceback.print_exception(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        print(f"ganrepro {cmd}: interrupted. Finished files are complete (every output is written atomically); "
+              "re-run the same command to continue (training resumes from its last saved state).", file=sys.stderr)
+        return 130
+    if isinstance(exc, GanreproError):
+        print(f"ganrepro {cmd}: error: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(exc, OSError):
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None) or "a file"
+        fix = _OS_FIXES.get(exc.errno, "fix the file or directory named")
+        print(f"ganrepro {cmd}: error: {where}: {exc.strerror or exc}. To fix: {fix}, then re-run the same "
+              "command (finished outputs are kept). Add --debug for the traceback.", file=sys.stderr)
+        return 2
+    print(f"ganrepro {cmd}: internal error ({type(exc).__name__}: {exc}); this is a bug in ganrepro, not in "
+          "your input: please report it with the traceback above.", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -9,11 +9,13 @@ import torch
 
 from ..config import resolve_run
 from ..data import open_archive
+from ..errors import GanreproError, ResultFileError
+from ..metrics.extractors import resolve_extractor
 from ..metrics.fidelity import compute_fidelity
 from ..metrics.modes import compute_modes, load_digit_classifier
 from ..provenance import provenance
 from ..training.loop import load_generator, pick_device
-from ..utils_io import read_json, write_json
+from ..utils_io import ensure_writable_dir, read_json, write_json
 
 EVAL_SEED = 123456  # latents and labels for evaluation; fixed so every run is judged on the same draw
 
@@ -42,29 +44,62 @@ def eval_labels(archive, num: int, seed: int, num_classes: int) -> np.ndarray | 
 
 
 def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
+    """Evaluate one run and write its metrics record.
+
+    Everything knowable up front is checked before any sample is drawn: the output directories are
+    writable, and the network and instruments exist and load (a missing or truncated file is a
+    message naming it and the command that rebuilds it, not a traceback after minutes of work).
+    """
     cfg = resolve_run(paper, experiment, scale)
-    result = read_json(cfg["paths"]["result"])
-    ev = cfg["eval"]
+    ev, paths = cfg["eval"], cfg["paths"]
+    train_cmd = f"`ganrepro train --paper {paper} --experiment {experiment} --scale {scale}`"
+    rebuild_network = (f"re-run the same snakemake command, or {train_cmd} (a finished run only "
+                       "re-writes its outputs from state.pt, it does not train again)")
+    result = _load_checked(paths["result"], "training result", rebuild_network, read_json)
+    ensure_writable_dir(Path(paths["metrics"]).parent)
     record = {"paper": paper, "experiment": experiment, "scale": scale, "train_status": result["status"],
               "train_kimg": result["kimg"], "metrics": {}}
     if result["status"] != "ok":
         record["fail"] = {"reason": result["reason"], "step": result["step"], "kimg": result["kimg"]}
     else:
         device = pick_device(cfg["train"]["device"])
-        G, _ = load_generator(cfg["paths"]["network"], device)
+        G, _ = _load_checked(paths["network"], "trained network", rebuild_network,
+                             lambda p: load_generator(p, device))
         archive = open_archive(cfg["dataset"]["path"])
         if ev["kind"] == "modes":
+            classifier = _load_checked(ev["digit_classifier"], "digit classifier",
+                                       f"`ganrepro train-digit-classifier --scale {scale}`", load_digit_classifier)
             images = sample_images(G, ev["mode_samples"], seed=EVAL_SEED, labels=None, device=device)
-            classifier = load_digit_classifier(ev["digit_classifier"])
             record["metrics"] = compute_modes(images, classifier, tag=Path(ev["digit_classifier"]).stem, seed=EVAL_SEED)
         else:
+            cache_dir = ensure_writable_dir(f"data/{scale}/fidelity-cache")
+            for spec in (ev["extractor"], ev["pr_extractor"]):
+                if spec is not None and spec.get("weights"):
+                    _load_checked(spec["weights"], "feature extractor",
+                                  f"`ganrepro train-extractor --scale {scale}`", lambda _p, s=spec: resolve_extractor(s))
             labels = eval_labels(archive, ev["num_fake"], EVAL_SEED, cfg["dataset"]["num_classes"])
             images = sample_images(G, ev["num_fake"], seed=EVAL_SEED, labels=labels, device=device)
             record["metrics"] = compute_fidelity(
                 images, cfg["dataset"]["path"], extractor=ev["extractor"], pr_extractor=ev["pr_extractor"],
                 metrics=ev["metrics"], kid_subsets=ev["kid_subsets"],
-                num_fake=ev["num_fake"], num_real=ev["num_real"], cache_dir=f"data/{scale}/fidelity-cache",
+                num_fake=ev["num_fake"], num_real=ev["num_real"], cache_dir=str(cache_dir),
                 seed=EVAL_SEED, device=str(device))
     record["provenance"] = provenance(config=cfg, seeds={"train": cfg["seed"], "eval": EVAL_SEED})
-    write_json(cfg["paths"]["metrics"], record)
+    write_json(paths["metrics"], record)
     return record
+
+
+def _load_checked(path: str, what: str, rebuild: str, load):
+    """`load(path)`, with a missing or unreadable file reported as a `ResultFileError` naming it and `rebuild`."""
+    if not Path(path).is_file():
+        raise ResultFileError(f"{path}: {what} not found. Build it: {rebuild}.")
+    try:
+        return load(path)
+    except GanreproError:
+        raise
+    except Exception as exc:  # torch/pickle/zip errors of a truncated or foreign file
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ResultFileError(
+            f"{path}: cannot read the {what} ({reason}): the file is truncated or corrupt. "
+            f"Delete it, then rebuild it: {rebuild}."
+        ) from exc

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from ..config import resolve_run
 from ..data import open_archive
 from ..training import distributed
 from ..training.hooks import Hooks, SignalAndWallTimeHooks
+from ..training.lock import hold_run_lock
 from ..training.loop import train
 from ..utils_io import write_json
 
@@ -25,8 +28,14 @@ def run_training(paper: str, experiment: str, scale: str, *, max_minutes: float 
 
 
 def train_resolved(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> dict:
-    """Train a resolved config (the `train` stage and the SLURM launcher's jobs both come through here)."""
-    open_archive(cfg["dataset"]["path"], verify=True)  # fail early with a message naming the file
-    if distributed.world()[0] == 0:
-        write_json(f"{cfg['paths']['run_dir']}/config.json", cfg)
-    return train(cfg, hooks=hooks, progress=progress)
+    """Train a resolved config (the `train` stage and the SLURM launcher's jobs both come through here).
+
+    Rank 0 holds the run directory's lock for the whole run: a second trainer on the same run is
+    refused (`RunLockedError`) before it writes anything.
+    """
+    rank0 = distributed.world()[0] == 0
+    with hold_run_lock(cfg["paths"]["run_dir"]) if rank0 else contextlib.nullcontext():
+        open_archive(cfg["dataset"]["path"], verify=True)  # fail early with a message naming the file
+        if rank0:
+            write_json(f"{cfg['paths']['run_dir']}/config.json", cfg)
+        return train(cfg, hooks=hooks, progress=progress)

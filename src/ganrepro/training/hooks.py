@@ -7,6 +7,7 @@ A cluster launcher (SLURM signal handler, submitit checkpointing, a wall-time sl
 from __future__ import annotations
 
 import signal
+import sys
 import time
 
 
@@ -20,9 +21,14 @@ class Hooks:
 
 
 class SignalAndWallTimeHooks(Hooks):
-    """Stop cleanly on SIGTERM/SIGUSR1/SIGUSR2 (preemption, time limit) or after `max_minutes`."""
+    """Stop cleanly on SIGTERM/SIGUSR1/SIGUSR2 (preemption, time limit), Ctrl-C or after `max_minutes`.
 
-    SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
+    A first SIGINT (Ctrl-C) is handled like SIGTERM: the loop saves the state at the end of the step
+    and the run exits 75. A second SIGINT before then raises KeyboardInterrupt (abort, nothing saved
+    since the last snapshot), for a user who does not want to wait for the step to finish.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGINT)
 
     def __init__(self, max_minutes: float | None = None):
         self.deadline = time.monotonic() + max_minutes * 60 if max_minutes else None
@@ -31,6 +37,11 @@ class SignalAndWallTimeHooks(Hooks):
             signal.signal(sig, self._handle)
 
     def _handle(self, signum, _frame) -> None:
+        if signum == signal.SIGINT:
+            if self.signalled == signal.SIGINT:
+                raise KeyboardInterrupt
+            print("\ninterrupted: saving the training state after this step (Ctrl-C again to abort "
+                  "without saving)", file=sys.stderr, flush=True)
         self.signalled = signum
 
     def should_stop(self) -> bool:

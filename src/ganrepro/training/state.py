@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import ResultFileError
 from ..utils_io import atomic_write
 
 STATE_FILE = "state.pt"
@@ -18,15 +19,28 @@ def save_state(run_dir: str | Path, state: dict) -> Path:
 
 
 def load_state(run_dir: str | Path) -> dict | None:
+    """The saved training state of a run, or None if there is none.
+
+    A state that cannot be read raises `ResultFileError` and is left in place: a corrupt state must
+    not be silently replaced by a fresh start, nor deleted (the user may still recover it).
+    """
     path = Path(run_dir) / STATE_FILE
     if not path.is_file():
         return None
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # a corrupt state must not be silently replaced by a fresh start
-        raise RuntimeError(
-            f"{path}: cannot read the training state ({exc}). Delete it to restart this run from scratch."
-        ) from exc
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ResultFileError(_corrupt_state_message(path, reason)) from exc
+    if not isinstance(state, dict) or "step" not in state:
+        raise ResultFileError(_corrupt_state_message(path, f"not a ganrepro training state: {type(state).__name__}"))
+    return state
+
+
+def _corrupt_state_message(path: Path, reason: str) -> str:
+    return (f"{path}: cannot read the training state ({reason}); the file is truncated or corrupt and was "
+            f"left as it is. Delete it to restart this run from scratch (`rm {path}`), then re-run the "
+            "same command; or put back a good copy to resume from it.")
 
 
 # Keys of a run config that do not change what a training step computes: a run may be extended
