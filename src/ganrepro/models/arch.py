@@ -3,8 +3,17 @@
 An ``arch`` dict is the ``model`` section of an experiment: ``{"family": ..., knob: value, ...}``.
 Missing knobs take the defaults below; unknown knobs and inconsistent values raise ConfigError
 with a message that names the key, the allowed values and the fix.
+
+Knobs where the official code computes something else than the default (kept until the
+refactor's equivalence proof is taken; the official values are in brackets):
+stylegan2 ``conv_clamp`` [256], ``reduced_precision_stages`` [4, StyleGAN2-ADA ``num_fp16_res``],
+``reduced_dtype`` [float16 in StyleGAN2-ADA], ``up_conv`` ["convolution", ``flip_weight=False``],
+``w_avg_beta`` [0.995]; r3gan ``resample_filter`` [[1, 3, 3, 1]: the official code passes
+[1, 2, 1] and convolves it with [1, 1]], ``reduced_precision_stages`` [4, i.e. 3 of 4 stages at
+32x32, 4 of 5 at 64x64, 4 of 7 at 256x256], ``reduced_dtype`` [bfloat16].
 """
 
+import ast
 import math
 import numbers
 
@@ -25,6 +34,11 @@ DEFAULTS = {
         "mbstd_group": 4,
         "g_output_skips": True,
         "resample_filter": [1, 3, 3, 1],
+        "conv_clamp": None,
+        "reduced_precision_stages": 0,
+        "reduced_dtype": "bfloat16",
+        "up_conv": "correlation",
+        "w_avg_beta": 0.998,
     },
     "r3gan": {
         "widths": None,
@@ -36,6 +50,8 @@ DEFAULTS = {
         "c_embed_dim_d": None,
         "output_skips": False,
         "resample_filter": [1, 2, 1],
+        "reduced_precision_stages": 0,
+        "reduced_dtype": "bfloat16",
     },
 }
 FAMILIES = tuple(DEFAULTS)
@@ -43,13 +59,16 @@ FAMILIES = tuple(DEFAULTS)
 # Which knobs go to the generator and which to the discriminator.
 G_KNOBS = {
     "stylegan2": ("channel_base", "channel_max", "z_dim", "w_dim", "mapping_layers", "z_normalize",
-                  "style_modulation", "noise", "equalized_lr", "g_output_skips", "resample_filter"),
+                  "style_modulation", "noise", "equalized_lr", "g_output_skips", "resample_filter",
+                  "conv_clamp", "reduced_precision_stages", "reduced_dtype", "up_conv", "w_avg_beta"),
     "r3gan": ("widths", "blocks_per_stage", "expansion", "group_size", "z_dim", "c_embed_dim_g",
-              "output_skips", "resample_filter"),
+              "output_skips", "resample_filter", "reduced_precision_stages", "reduced_dtype"),
 }
 D_KNOBS = {
-    "stylegan2": ("channel_base", "channel_max", "mbstd_group", "equalized_lr", "resample_filter"),
-    "r3gan": ("widths", "blocks_per_stage", "expansion", "group_size", "c_embed_dim_d", "resample_filter"),
+    "stylegan2": ("channel_base", "channel_max", "mbstd_group", "equalized_lr", "resample_filter",
+                  "conv_clamp", "reduced_precision_stages", "reduced_dtype"),
+    "r3gan": ("widths", "blocks_per_stage", "expansion", "group_size", "c_embed_dim_d", "resample_filter",
+              "reduced_precision_stages", "reduced_dtype"),
 }
 
 _KIND = {
@@ -61,6 +80,9 @@ _KIND = {
     "resample_filter": "list of >= 2 numbers with a positive sum",
     "z_normalize": "bool", "style_modulation": "bool", "noise": "bool", "equalized_lr": "bool",
     "g_output_skips": "bool", "output_skips": "bool",
+    "conv_clamp": "positive number or null", "reduced_precision_stages": "int >= 0",
+    "reduced_dtype": "one of ['bfloat16', 'float16']", "up_conv": "one of ['correlation', 'convolution']",
+    "w_avg_beta": "number in [0, 1]",
 }
 
 
@@ -84,6 +106,12 @@ def _valid(kind: str, v) -> bool:
         return _is_int(v) and v >= 1
     if kind == "int >= 0":
         return _is_int(v) and v >= 0
+    if kind == "positive number or null":
+        return v is None or (_is_number(v) and v > 0)
+    if kind == "number in [0, 1]":
+        return _is_number(v) and 0 <= v <= 1
+    if kind.startswith("one of "):
+        return isinstance(v, str) and v in ast.literal_eval(kind[len("one of "):])
     if kind.endswith("or null"):
         return v is None or (_is_int(v) and v >= 1)
     if kind == "positive number":

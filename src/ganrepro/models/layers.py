@@ -57,14 +57,19 @@ def downsample_2x(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     return filter2d(x, f, pad=((fw - 1) // 2, (fw - 2) // 2), stride=2)
 
 
-def conv3x3_up_2x(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+def conv3x3_up_2x(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor, *,
+                  true_convolution: bool = False) -> torch.Tensor:
     """3x3 conv at twice the resolution, fused: stride-2 transposed conv, then the low-pass filter.
 
     In the interior this equals ``conv2d(upsample_2x(x, f), weight, padding=1)`` at a quarter
     of the cost (only the borders differ, as in StyleGAN2's conv2d_resample).
+    ``true_convolution``: convolve with ``weight`` instead of correlating (what ``F.conv2d`` does),
+    i.e. use ``weight.flip([2, 3])`` in the formula above: StyleGAN2-ADA's upsampling layers
+    (``flip_weight=False``), so that its checkpoints load without flipping their kernels.
     """
     assert weight.shape[-1] == 3, "fused upsampling conv is written for 3x3 kernels"
-    x = F.conv_transpose2d(x, weight.flip([2, 3]).transpose(0, 1), stride=2)  # [.., 2H+1, 2W+1]
+    kernel = weight if true_convolution else weight.flip([2, 3])
+    x = F.conv_transpose2d(x, kernel.transpose(0, 1), stride=2)  # [.., 2H+1, 2W+1]
     fw = f.shape[0]
     before = (fw - 1) // 2
     return filter2d(x, f, pad=(before, fw - 2 - before), gain=4.0)
@@ -124,13 +129,23 @@ class StyleLinear(nn.Module):
         return x
 
 
+def clamp_activations(x: torch.Tensor, limit) -> torch.Tensor:
+    """StyleGAN2's ``conv_clamp``: clamp activations to [-limit, limit]; None disables."""
+    return x if limit is None else x.clamp(-limit, limit)
+
+
 class StyleConv2d(nn.Module):
-    """kxk conv of the StyleGAN family with optional fused 2x downsampling (discriminator side)."""
+    """kxk conv of the StyleGAN family with optional fused 2x downsampling (discriminator side).
+
+    Runs in the dtype of its input (weights are cast). ``conv_clamp``: the output (after bias,
+    activation and gain) is clamped to +-conv_clamp * gain, as StyleGAN2-ADA's ``bias_act``.
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, *, bias=True, activation=None,
-                 down=False, equalized=True, resample_filter=(1, 3, 3, 1)):
+                 down=False, equalized=True, resample_filter=(1, 3, 3, 1), conv_clamp=None):
         super().__init__()
         self.activation, self.down, self.kernel_size = activation, down, kernel_size
+        self.conv_clamp = conv_clamp
         act_gain = STYLEGAN_LRELU_GAIN if activation == "lrelu" else 1.0
         self.weight, self.weight_gain = new_weight(
             [out_channels, in_channels, kernel_size, kernel_size], fan_in=in_channels * kernel_size**2,
@@ -143,16 +158,17 @@ class StyleConv2d(nn.Module):
         return self.weight * self.weight_gain
 
     def forward(self, x, gain: float = 1.0):
-        w = self.effective_weight()
+        w = self.effective_weight().to(x.dtype)
         if self.down:
             x = conv_down_2x(x, w, self.resample_filter)
         else:
             x = F.conv2d(x, w, padding=self.kernel_size // 2)
         if self.bias is not None:
-            x = x + self.bias[None, :, None, None]
+            x = x + self.bias.to(x.dtype)[None, :, None, None]
         if self.activation == "lrelu":
             x = F.leaky_relu(x, LRELU_SLOPE)
-        return x * (self.act_gain * gain)
+        x = x * (self.act_gain * gain)
+        return clamp_activations(x, None if self.conv_clamp is None else self.conv_clamp * gain)
 
 
 # ----------------------------------------------------------------------------- inputs and conditioning

@@ -10,6 +10,11 @@ identity through every residual branch at init.
 G: learned 4x4 basis * Linear(z [+ class embedding]) -> stages 4x4 .. resolution -> 1x1 to RGB.
 D: 1x1 from RGB -> stages resolution .. 4x4 -> depthwise 4x4 conv -> Linear -> logit
 (conditional: projection onto a class embedding).
+
+``reduced_precision_stages`` = N runs the N highest-resolution stages of G and of D in
+``reduced_dtype`` (official ``FP16Stages``: the activations are cast at the stage entry, the
+transition of a stage included; G's ToRGB and D's FromRGB run in the dtype of their stage).
+The 4x4 stages, the logits and G's output image are float32.
 """
 
 import math
@@ -27,6 +32,7 @@ from .layers import (
     lowpass_filter,
     upsample_2x,
 )
+from .precision import REDUCED_DTYPES, Conv2d, Linear, stage_dtypes
 
 
 def msr_init_(layer: nn.Module, gain: float) -> nn.Module:
@@ -40,15 +46,15 @@ def msr_init_(layer: nn.Module, gain: float) -> nn.Module:
     return layer
 
 
-def conv(in_channels, out_channels, kernel_size, *, gain, groups=1) -> nn.Conv2d:
-    """Bias-free conv with 'same' padding and MSR init."""
-    layer = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, groups=groups, bias=False)
+def conv(in_channels, out_channels, kernel_size, *, gain, groups=1) -> Conv2d:
+    """Bias-free conv with 'same' padding and MSR init (runs in the dtype of its input)."""
+    layer = Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, groups=groups, bias=False)
     return msr_init_(layer, gain)
 
 
-def linear(in_features, out_features, *, gain) -> nn.Linear:
-    """Bias-free linear layer with MSR init."""
-    return msr_init_(nn.Linear(in_features, out_features, bias=False), gain)
+def linear(in_features, out_features, *, gain) -> Linear:
+    """Bias-free linear layer with MSR init (runs in the dtype of its input)."""
+    return msr_init_(Linear(in_features, out_features, bias=False), gain)
 
 
 def expanded_width(channels: int, expansion: float) -> int:
@@ -124,9 +130,11 @@ class R3GANGenerator(nn.Module):
     """G(z, c) -> images [N, C, H, W] (no output nonlinearity)."""
 
     def __init__(self, *, resolution, img_channels, num_classes, widths, blocks_per_stage=2, expansion=2.0,
-                 group_size=16, z_dim=64, c_embed_dim_g=64, output_skips=False, resample_filter=(1, 2, 1)):
+                 group_size=16, z_dim=64, c_embed_dim_g=64, output_skips=False, resample_filter=(1, 2, 1),
+                 reduced_precision_stages=0, reduced_dtype="bfloat16"):
         super().__init__()
         self.z_dim, self.c_dim = z_dim, num_classes
+        self.stage_dtypes = stage_dtypes(len(widths), reduced_precision_stages, REDUCED_DTYPES[reduced_dtype])
         self.img_resolution, self.img_channels = resolution, img_channels
         self.output_skips = output_skips
         block_kw = dict(expansion=expansion, group_size=group_size, total_blocks=blocks_per_stage * len(widths))
@@ -150,20 +158,23 @@ class R3GANGenerator(nn.Module):
         x = self.basis(x)
         img = None
         for i, stage in enumerate(self.stages):
-            x = stage(x)
+            x = stage(x.to(self.stage_dtypes[i]))
             if self.output_skips:
-                y = self.to_rgb[i](x)
+                y = self.to_rgb[i](x).float()
                 img = y if img is None else upsample_2x(img, self.resample_filter) + y
-        return img if self.output_skips else self.to_rgb(x)
+        return img if self.output_skips else self.to_rgb(x).float()
 
 
 class R3GANDiscriminator(nn.Module):
     """D(x, c) -> logits [N]."""
 
     def __init__(self, *, resolution, img_channels, num_classes, widths, blocks_per_stage=2, expansion=2.0,
-                 group_size=16, c_embed_dim_d=None, resample_filter=(1, 2, 1)):
+                 group_size=16, c_embed_dim_d=None, resample_filter=(1, 2, 1), reduced_precision_stages=0,
+                 reduced_dtype="bfloat16"):
         super().__init__()
         self.c_dim, self.img_resolution, self.img_channels = num_classes, resolution, img_channels
+        # D's stages run from the highest resolution down to 4x4.
+        self.stage_dtypes = stage_dtypes(len(widths), reduced_precision_stages, REDUCED_DTYPES[reduced_dtype])[::-1]
         block_kw = dict(expansion=expansion, group_size=group_size, total_blocks=blocks_per_stage * len(widths))
         self.from_rgb = conv(img_channels, widths[-1], 1, gain=1.0)
         self.stages = nn.ModuleList()
@@ -172,14 +183,14 @@ class R3GANDiscriminator(nn.Module):
             self.stages.append(nn.Sequential(*_stage_blocks(widths[i], blocks_per_stage, **block_kw), *transition))
         out_dim = (c_embed_dim_d or widths[0]) if num_classes else 1
         # Discriminative basis: depthwise 4x4 "valid" conv to [N, C0, 1, 1], then a linear layer.
-        self.basis_conv = msr_init_(nn.Conv2d(widths[0], widths[0], 4, groups=widths[0], bias=False), 1.0)
+        self.basis_conv = msr_init_(Conv2d(widths[0], widths[0], 4, groups=widths[0], bias=False), 1.0)
         self.basis_linear = linear(widths[0], out_dim, gain=1.0)
         self.embed = linear(num_classes, out_dim, gain=1.0 / math.sqrt(out_dim)) if num_classes else None
 
     def forward(self, img, c=None):
-        x = self.from_rgb(img)
-        for stage in self.stages:
-            x = stage(x)
+        x = self.from_rgb(img.to(self.stage_dtypes[0]))
+        for stage, dtype in zip(self.stages, self.stage_dtypes):
+            x = stage(x.to(dtype))
         x = self.basis_linear(self.basis_conv(x).flatten(1))
         one_hot = class_one_hot(c, self.c_dim, img.shape[0], x.dtype)
         if one_hot is None:
