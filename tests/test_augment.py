@@ -369,6 +369,49 @@ def test_deterministic_given_generator():
 
 
 @pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_forward_is_the_executors_applied_to_the_sampled_params(preset, p, channels):
+    # forward() = sample_params() from the same generator, then blit -> geometric (on the active
+    # subset only) -> colour -> cutout, bit for bit; p == 0 and the "none" preset return the input.
+    x = images(n=16, c=channels)
+    pipe = AugmentPipe.from_preset(preset)
+    y = pipe(x, p, gen(23))
+    if p == 0.0 or preset == "none":
+        assert y is x
+        return
+    params = pipe.sample_params(16, p, height=16, width=16, channels=channels, generator=gen(23))
+    for name in TRANSFORMS:
+        assert torch.equal(params.masks[name], pipe.last_params.masks[name])
+    want = apply_blit(x, params.blit)
+    idx = torch.nonzero(params.geom_active).squeeze(1)
+    assert 0 < len(idx) <= 16
+    want = want.index_copy(0, idx, apply_geometric(want[idx], params.geom[idx], pipe.supersample))
+    want = apply_color(want, params.color)
+    want = apply_cutout(want, params.cutout_center, params.cutout_size)
+    assert torch.equal(y, want)
+    assert not torch.equal(y, x)
+
+
+def test_random_draw_order_of_single_transforms():
+    # The documented order of draws per transform (value first, then its gate), on the generator.
+    n, p = 64, 0.5
+    params = only("xflip").sample_params(n, p, height=8, width=8, channels=3, generator=gen(24))
+    g = gen(24)
+    flip = torch.floor(torch.rand(n, generator=g) * 2)
+    gate = torch.rand(n, generator=g) < p
+    assert torch.equal(params.masks["xflip"], gate) and 0 < gate.sum() < n
+    assert torch.equal(params.blit[:, 0, 0], 1 - 2 * torch.where(gate, flip, torch.zeros(n)))
+    params = only("cutout", cutout_size=0.25).sample_params(n, p, height=8, width=8, channels=3, generator=gen(25))
+    g = gen(25)
+    center = torch.rand(n, 2, generator=g)
+    gate = torch.rand(n, generator=g) < p
+    assert torch.equal(params.cutout_center, center)
+    assert torch.equal(params.cutout_size, torch.where(gate, 0.25, 0.0))
+    assert params.blit is None and params.geom is None and params.color is None
+
+
+@pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("res", [8, 16, 32])
 def test_finite_and_shape_preserving(channels, res):
     x = images(n=8, c=channels, h=res)
