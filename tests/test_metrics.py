@@ -25,7 +25,7 @@ from ganrepro.metrics import (
     train_digit_classifier,
     train_feature_extractor,
 )
-from ganrepro.metrics.extractors import INCEPTION_WEIGHTS_FILE
+from ganrepro.metrics.weights import INCEPTION_WEIGHTS_FILE
 from ganrepro.metrics.fidelity import UInt8Images
 
 RES = 16

@@ -17,7 +17,6 @@ Metric names (:func:`compute_modes`): ``modes{N}-{tag}`` and ``reverse_kl{N}-{ta
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -25,15 +24,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ganrepro.errors import DatasetError, WeightsError
-from ganrepro.metrics.extractors import (
-    _as_uint8_tensor,
-    _check_labels,
-    fit_classifier,
-    normalize_uint8,
-    save_trained_classifier,
-)
+from ganrepro.errors import DatasetError
+from ganrepro.metrics.checkpoints import load_trained_classifier, save_trained_classifier
 from ganrepro.metrics.fidelity import count_tag
+from ganrepro.metrics.images import as_uint8_images, normalize_uint8
+from ganrepro.metrics.train_instruments import check_labels, fit_classifier
 from ganrepro.provenance import provenance
 
 DIGIT_FORMAT = "ganrepro.digit_classifier.v1"
@@ -99,10 +94,10 @@ def train_digit_classifier(
 
     Deterministic for a seed on CPU. Returns metadata with ``heldout_accuracy`` and training stats.
     """
-    x8 = _as_uint8_tensor(images)
+    x8 = as_uint8_images(images)
     if x8.shape[1] != 1:
         raise DatasetError(f"digit classifier trains on single-channel digits [N, 1, H, W], got {tuple(x8.shape)}")
-    y, k = _check_labels(x8, labels, 10)
+    y, k = check_labels(x8, labels, 10)
     resolution = int(x8.shape[-1])
     resolution += (-resolution) % 4
     with torch.random.fork_rng(devices=[]):
@@ -120,18 +115,10 @@ def train_digit_classifier(
 
 def load_digit_classifier(path: str | os.PathLike) -> DigitClassifier:
     """Load a checkpoint from :func:`train_digit_classifier` (eval mode; ``.meta`` holds its metadata)."""
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"digit-classifier checkpoint {path} not found; train it first (train_digit_classifier)")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != DIGIT_FORMAT:
-        raise WeightsError(f"{path} is not a ganrepro digit-classifier checkpoint ({DIGIT_FORMAT!r}); retrain it")
-    arch = dict(ckpt["arch"])
-    arch.pop("class", None)
-    model = DigitClassifier(**arch)
-    model.load_state_dict(ckpt["state_dict"])
-    model.eval().requires_grad_(False)
-    model.meta = dict(ckpt["meta"])
+    model, meta = load_trained_classifier(
+        path, DIGIT_FORMAT, DigitClassifier, what="digit-classifier", how_to_train="train_digit_classifier"
+    )
+    model.meta = meta
     return model
 
 
@@ -157,7 +144,7 @@ def classify_stacked(classifier: DigitClassifier | Callable, images: Any, *, bat
     :class:`DigitClassifier` or any callable mapping uint8 ``[B, 1, H, W]`` to labels ``[B]`` or logits
     ``[B, 10]``.
     """
-    x = _as_uint8_tensor(images)
+    x = as_uint8_images(images)
     if x.shape[1] != 3:
         raise DatasetError(f"StackedMNIST images must have 3 channels, got {tuple(x.shape)}")
     out = np.empty(len(x), dtype=np.int64)
