@@ -135,12 +135,12 @@ class SynthesisLayer(nn.Module):
             x = x * demod.to(dtype)[:, :, None, None]
         if self.use_noise and noise_mode != "none":
             if noise_mode == "random":
-                noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
+                noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device)
             elif noise_mode == "const":
-                noise = self.noise_const.to(x.dtype)
+                noise = self.noise_const
             else:
                 raise ValueError(f"noise_mode must be 'random', 'const' or 'none', got {noise_mode!r}")
-            x = x + noise * self.noise_strength.to(dtype)
+            x = x + (noise * self.noise_strength).to(dtype)  # scaled in float32, then cast (official)
         x = F.leaky_relu(x + self.bias.to(dtype)[None, :, None, None], LRELU_SLOPE) * self.act_gain
         return clamp_activations(x, self.conv_clamp)
 
