@@ -11,7 +11,7 @@ Importing this package is cheap; torch-fidelity is imported on first use.
 from ganrepro.metrics.checkpoints import load_feature_cnn
 from ganrepro.metrics.extractors import CNN_EXTRACTOR_NAME, INCEPTION_EXTRACTOR_NAME, register_extractors, resolve_extractor
 from ganrepro.metrics.feature_cnn import FeatureCNN
-from ganrepro.metrics.fidelity import compute_fidelity, count_tag, load_real, metric_names, save_metrics, to_uint8
+from ganrepro.metrics.fidelity import compute_fidelity, count_tag, load_real, metric_names
 from ganrepro.metrics.modes import (
     DigitClassifier,
     classify_stacked,
@@ -41,8 +41,6 @@ __all__ = [
     "resolve_extractor",
     "resolve_inception_weights",
     "resolve_vgg16_weights",
-    "save_metrics",
     "train_digit_classifier",
-    "to_uint8",
     "train_feature_extractor",
 ]

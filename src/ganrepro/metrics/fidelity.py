@@ -79,11 +79,6 @@ def metric_names(
 # inputs
 
 
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Generator output (float, roughly [-1, 1]) -> uint8, the StyleGAN way: ``(x * 127.5 + 128).clamp(0, 255)``."""
-    return (images.detach() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-
-
 class UInt8Images(Dataset):
     """torch Dataset over uint8 ``[N, C, H, W]`` (array, memmap or tensor): item = uint8 ``[3, H, W]``."""
 
@@ -381,10 +376,3 @@ def compute_fidelity(
                                  "protocol": {"splits": 10}, **{**base, "num_real": None, "cache": None}}
     return out
 
-
-def save_metrics(path: str | os.PathLike, *entries: Mapping[str, Any]) -> Path:
-    """Write ``{metric_name: entry}`` dicts (merged, later wins) to ``path`` atomically."""
-    merged: dict = {}
-    for e in entries:
-        merged.update(e)
-    return write_json(path, merged)
