@@ -8,9 +8,9 @@ from pathlib import Path
 from ..config import resolve_run
 from ..utils_io import read_json
 
-# Table metric key -> prefix of the protocol-encoded metric name in results/metrics/*.json.
-METRIC_PREFIX = {"fid": "fid", "kid": "kid", "precision": "precision", "recall": "recall",
-                 "modes": "modes", "reverse_kl": "reverse_kl"}
+# Measured table metrics. Each key is the prefix of its protocol-encoded metric name in
+# results/metrics/*.json (fid -> fid2k_full-shapes_cnn, reverse_kl -> reverse_kl26k-digits_cnn).
+MEASURED_METRICS = ("fid", "kid", "precision", "recall", "modes", "reverse_kl")
 
 
 def metrics_record(scale: str, paper: str, experiment: str) -> dict | None:
@@ -19,11 +19,12 @@ def metrics_record(scale: str, paper: str, experiment: str) -> dict | None:
 
 
 def find_metric(record: dict, key: str) -> tuple[str, dict] | None:
-    prefix = METRIC_PREFIX.get(key)
-    if prefix is None:
+    """``(name, entry)`` of the first metric in ``record`` whose name starts with ``key``; None when
+    ``key`` is not a measured metric (``MEASURED_METRICS``) or the record has no such entry."""
+    if key not in MEASURED_METRICS:
         return None
     for name, entry in record.get("metrics", {}).items():
-        if name.startswith(prefix):
+        if name.startswith(key):
             return name, entry
     return None
 
