@@ -19,13 +19,14 @@ if ! flock -n 9; then
        "wait for it or stop it, then run the same command again (it resumes)." >&2
   exit 1
 fi
-echo "$$ $(hostname)" >"$lock"
+echo "$$ ${HOSTNAME:-$(uname -n)}" >"$lock"
 
 live_snakemake() {  # pid of a snakemake controller running in this checkout outside this script, if any
-  local proc cmd
+  local proc cmd here
+  here=$(pwd -P)  # /proc/<pid>/cwd is the physical path
   for proc in /proc/[0-9]*; do
     [ "${proc#/proc/}" != "$$" ] || continue
-    [ "$(readlink "$proc/cwd" 2>/dev/null)" = "$PWD" ] || continue
+    [ "$(readlink "$proc/cwd" 2>/dev/null)" = "$here" ] || continue
     cmd=$(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null) || continue
     case "$cmd" in *snakemake*) ;; *) continue ;; esac
     case "$cmd" in *"snakemake --unlock"*|*"ganrepro "*) continue ;; esac
