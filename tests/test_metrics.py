@@ -162,7 +162,13 @@ def test_extractor_training_stats_and_checkpoint(cnn):
     assert meta["heldout_accuracy"] == stats["heldout_accuracy"] and "provenance" in meta
     x, _ = shapes(4, seed=9)
     feats = model.features(model.prepare(torch.from_numpy(x)))
-    assert feats["penultimate"].shape == (4, 128)
+    assert feats["penultimate"].shape == (4, 128) and feats["logits"].shape == (4, 2)
+    # the feature scale is calibrated: penultimate features have RMS 1 over the training images
+    assert meta["train"]["feature_scale"] == pytest.approx(float(model.feature_scale))
+    x_train, _ = shapes(400, seed=0)
+    with torch.no_grad():
+        pen = model.features(model.prepare(torch.from_numpy(x_train)))["penultimate"].double()
+    assert pen.square().mean().sqrt().item() == pytest.approx(1.0, abs=1e-4)
     # resized / grayscale inputs are accepted consistently (1 -> 3 channels, resize to training res)
     gray = torch.from_numpy(x[:, :1])
     f_gray = model.features(model.prepare(gray))["penultimate"]
@@ -216,6 +222,50 @@ def test_fid_self_zero_other_positive_symmetric(cnn, sets, tmp_path):
     e = self_fid
     assert e["num_fake"] == e["num_real"] == 300 and e["seed"] == 0 and e["extractor"]["name"] == "ganrepro-cnn"
     assert e["extractor"]["layer"] == "penultimate" and "provenance" in e
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+    """||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)) in float64, with tr (S1 S2)^(1/2) taken as the trace
+    of the PSD root of S1^(1/2) S2 S1^(1/2) (symmetric eigendecompositions: robust for singular S)."""
+
+    def psd_sqrt(m):
+        w, v = np.linalg.eigh(m)
+        return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+    r1 = psd_sqrt(sigma1)
+    tr_covmean = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(r1 @ sigma2 @ r1), 0, None)))
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean)
+
+
+def test_frechet_reference_matches_gaussian_closed_form():
+    # Commuting covariances: FID = ||mu1 - mu2||^2 + sum_i (s1_i - s2_i)^2 for N(mu, diag(s^2)).
+    rng = np.random.default_rng(0)
+    mu1, mu2 = rng.normal(size=6), rng.normal(size=6)
+    s1, s2 = rng.uniform(0.5, 2, 6), rng.uniform(0.5, 2, 6)
+    want = np.sum((mu1 - mu2) ** 2) + np.sum((s1 - s2) ** 2)
+    assert frechet_distance(mu1, np.diag(s1**2), mu2, np.diag(s2**2)) == pytest.approx(want, rel=1e-9)
+    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))  # a common rotation leaves the distance unchanged
+    got = frechet_distance(q @ mu1, q @ np.diag(s1**2) @ q.T, q @ mu2, q @ np.diag(s2**2) @ q.T)
+    assert got == pytest.approx(want, rel=1e-6)
+    assert frechet_distance(mu1, np.diag(s1**2), mu1, np.diag(s1**2)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fid_equals_frechet_distance_of_the_extractor_features(cnn, sets, tmp_path):
+    # The pipeline's FID is the Frechet distance between Gaussians fitted (mean, unbiased covariance) to
+    # the extractor's penultimate features of each set, computed here independently of torch-fidelity.
+    spec, _ = cnn
+    real, _, fake_other = sets
+    model, _ = load_feature_cnn(spec["weights"])
+
+    def stats(images):
+        with torch.no_grad():
+            f = model.features(model.prepare(torch.from_numpy(images)))["penultimate"].double().numpy()
+        return f.mean(0), np.cov(f, rowvar=False)
+
+    want = frechet_distance(*stats(fake_other), *stats(real))
+    got = compute_fidelity(fake_other, real, extractor=spec, metrics=("fid",), cache_dir=tmp_path)
+    assert want > 1.0
+    assert got["fid300_full-shapes_cnn"]["value"] == pytest.approx(want, rel=1e-4)
 
 
 def test_kid_and_precision_recall(cnn, sets, tmp_path):
