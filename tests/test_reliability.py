@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -261,12 +262,13 @@ def test_duplicate_yaml_key_names_file_line_and_key(tmp_path, monkeypatch, capsy
     params = params_with_tiny(tmp_path / "params")
     tiny = params / "scales" / "tiny.yaml"
     lines = tiny.read_text().splitlines()
-    batch_line = next(i for i, line in enumerate(lines) if line.startswith("batch:")) + 1
-    tiny.write_text("\n".join([*lines, "batch: 16"]) + "\n")
+    first = next(i for i, line in enumerate(lines) if re.match(r"[a-z_]+:", line))  # a top-level key
+    key = lines[first].split(":")[0]
+    tiny.write_text("\n".join([*lines, lines[first]]) + "\n")  # the same key and value again: still refused
     monkeypatch.setenv("GANREPRO_PARAMS", str(params))
     rc, err = _main(capsys, "validate")
     assert rc == 2
-    assert f"{tiny}:{len(lines) + 1}: duplicate key 'batch' (already set at line {batch_line})" in err, err
+    assert f"{tiny}:{len(lines) + 1}: duplicate key '{key}' (already set at line {first + 1})" in err, err
 
 
 @pytest.mark.parametrize("minutes", ["-5", "0", "nan"])
