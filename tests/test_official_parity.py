@@ -291,6 +291,30 @@ def test_stylegan2_per_block_dtypes(dtype_name, dtype):
     assert (img.detach() - reference).norm() / reference.norm() < 0.05
 
 
+@pytest.mark.parametrize("dtype_name", ["bfloat16", "float16"])
+def test_stylegan2_reduced_precision_regularisers_have_finite_gradients(dtype_name):
+    """Path-length and R1 double backward through the reduced-precision blocks.
+
+    bfloat16: every gradient finite. float16 (no loss scaling, as in StyleGAN2-ADA): weight gradients
+    may overflow to +-inf, which the official loop maps to +-1e5 (``sanitize_gradients``), but never
+    NaN (the fp16 pre-normalisation must not leak its inf-norm into the second derivative).
+    """
+    G, D = networks(SG2, reduced_precision_stages=4, reduced_dtype=dtype_name, conv_clamp=256)
+    z = torch.randn(4, 16)
+    ws = G.mapping(z)
+    img = G.synthesis(ws)
+    (pl_grad,) = torch.autograd.grad((img * torch.randn_like(img)).sum(), ws, create_graph=True)
+    x = img.detach().requires_grad_(True)
+    (r1_grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    (pl_grad.square().sum() + r1_grad.square().sum()).backward()
+    grads = [p.grad for p in list(G.parameters()) + list(D.parameters()) if p.grad is not None]
+    assert len(grads) > 0 and not any(torch.isnan(g).any() for g in grads)
+    if dtype_name == "bfloat16":
+        assert all(torch.isfinite(g).all() for g in grads)
+    sanitize_gradients(G), sanitize_gradients(D)
+    assert all(torch.isfinite(g).all() for g in grads)
+
+
 def test_reduced_precision_does_not_change_parameter_counts():
     official_a = {"family": "stylegan2", "conv_clamp": 256, "reduced_precision_stages": 4,
                   "up_conv": "convolution", "w_avg_beta": 0.995}

@@ -121,9 +121,14 @@ class SynthesisLayer(nn.Module):
         weight = self.weight * self.weight_gain
         if self.modulated:
             styles = self.affine(w)  # [N, in]
-            if dtype == torch.float16:  # official guard against fp16 overflow; demodulation undoes it
-                weight = weight * (weight[0].numel() ** -0.5 / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
-                styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+            if dtype == torch.float16:
+                # Official guard against fp16 overflow: scale each output kernel and each sample's styles
+                # by their max-abs. Demodulation cancels both factors, so their exact gradient is zero;
+                # they are constants here (torch's second derivative of the inf-norm gives NaN).
+                with torch.no_grad():
+                    w_scale = weight[0].numel() ** -0.5 / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True)
+                    s_scale = 1 / styles.norm(float("inf"), dim=1, keepdim=True)
+                weight, styles = weight * w_scale, styles * s_scale
             x = x * styles.to(dtype)[:, :, None, None]
         conv_weight = weight.to(dtype)
         if self.up:
