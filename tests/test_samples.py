@@ -42,7 +42,7 @@ def test_grid_geometry_rows_are_classes_and_cells_at_least_64px(tmp_path, num_cl
         assert (grid.rows, grid.cols) == (3, 5)
         assert grid.row_labels == ("class 0", "class 1", "class 2") and grid.left > 0
     else:
-        assert (grid.rows, grid.cols) == (2, 3) and grid.left == 0  # 5 seeds -> ceil(sqrt 5) columns
+        assert (grid.rows, grid.cols) == (1, 5) and grid.left == 0  # one row of seeds
     width, height = Image.open(tmp_path / "g.png").size
     assert (width, height) == grid.size
     assert width == grid.left + grid.cols * (grid.cell + PAD) + PAD
@@ -54,9 +54,9 @@ def test_cells_are_the_generators_images_for_class_and_seed(tmp_path):
     seeds = [7, 11]
     grid = sample_grid(net, tmp_path / "g.png", seeds=seeds)
     pixels = _pixels(tmp_path / "g.png")
-    G, _ = load_generator(net)
+    G, payload = load_generator(net)
     for k in range(3):
-        expected = to_uint8(_generate(G, latents(seeds, G.z_dim), torch.full((2,), k)))
+        expected = to_uint8(_generate(G, payload, latents(seeds, G.z_dim), torch.full((2,), k)))
         for j in range(2):
             x0, y0, x1, y1 = grid.box(k, j)
             cell = pixels[y0:y1, x0:x1]
@@ -102,8 +102,16 @@ def test_real_grid_rows_per_class_or_spread(tmp_path, labelled):
         first_of_class_2 = images[8, 0]
         x0, y0, x1, y1 = grid.box(2, 0)
     else:
-        assert (grid.rows, grid.cols) == (2, 2)
+        assert (grid.rows, grid.cols) == (1, 4)
         first_of_class_2 = images[0, 0]
         x0, y0, x1, y1 = grid.box(0, 0)
     cell = pixels[y0:y1:4, x0:x1:4]
     assert np.array_equal(cell[..., 0], first_of_class_2) and np.array_equal(cell[..., 1], first_of_class_2)
+
+
+def test_many_seeds_wrap_into_rows_of_eight_with_white_padding(tmp_path):
+    net = _network(tmp_path / "run", num_classes=0)
+    grid = sample_grid(net, tmp_path / "g.png", seeds=range(10))
+    assert (grid.rows, grid.cols) == (2, 8)
+    x0, y0, x1, y1 = grid.box(1, 7)  # the 16th cell: no seed, left white
+    assert (_pixels(tmp_path / "g.png")[y0:y1, x0:x1] == 255).all()

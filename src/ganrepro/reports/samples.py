@@ -24,10 +24,12 @@ from ..utils_io import atomic_write, read_json
 
 MIN_CELL_PX = 64
 PAD = 2                 # pixels between cells
-TITLE_PX = 40           # caption strip height (two lines)
+LINE_PX = 18            # caption strip: height of one line of text
+FONT_PX = 13
 LABEL_PX = 64           # left strip with the class of each row (class-conditional grids only)
 MAX_CLASS_ROWS = 10     # class-conditional grids show the first classes only (ImageNet has 1000)
 DEFAULT_SEEDS = tuple(range(8))
+MAX_COLS = 8            # unconditional grids: rows of this many images (one row at the default seeds)
 BACKGROUND = (255, 255, 255)
 
 
@@ -59,8 +61,9 @@ def latents(seeds, z_dim: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _generate(G: torch.nn.Module, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-    """Full images [N, C, H, W] in about [-1, 1]: the one place that calls the generator."""
+def _generate(G: torch.nn.Module, payload: dict, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    """Full images [N, C, H, W] in about [-1, 1] from G loaded with its ``network.pt`` payload: the one place
+    that calls the generator (an objective that draws images differently, e.g. rendering, plugs in here)."""
     return G(z, c)
 
 
@@ -76,13 +79,30 @@ def _font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
+def _wrap(text: str, font, width: int) -> list[str]:
+    """Split ``text`` at spaces into lines no wider than ``width`` pixels (a longer word stays whole)."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if line and font.getlength(candidate) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return lines + [line]
+
+
 def draw_grid(cells: np.ndarray, title: list[str], row_labels: list[str] | None = None) -> tuple[Image.Image, Grid]:
-    """Tile uint8 ``cells`` [rows, cols, C, H, W] (C = 1 or 3) under a caption strip of 1-2 lines."""
+    """Tile uint8 ``cells`` [rows, cols, C, H, W] (C = 1 or 3) under a caption strip (``title`` lines,
+    wrapped to the grid's width)."""
     rows, cols, channels, height, width = cells.shape
     if channels not in (1, 3):
         raise ValueError(f"cells must have 1 or 3 channels, got {channels}")
     cell = max(height, width) * math.ceil(MIN_CELL_PX / max(height, width))
-    grid = Grid(rows=rows, cols=cols, cell=cell, left=LABEL_PX if row_labels else 0, top=TITLE_PX,
+    left = LABEL_PX if row_labels else 0
+    font = _font(FONT_PX)
+    text = [wrapped for line in title for wrapped in _wrap(line, font, left + cols * (cell + PAD) - 6)]
+    grid = Grid(rows=rows, cols=cols, cell=cell, left=left, top=6 + LINE_PX * len(text),
                 row_labels=tuple(row_labels or ()))
     canvas = Image.new("RGB", grid.size, BACKGROUND)
     for r in range(rows):
@@ -91,17 +111,32 @@ def draw_grid(cells: np.ndarray, title: list[str], row_labels: list[str] | None 
             tile = Image.fromarray(np.ascontiguousarray(pixels), "RGB").resize((cell, cell), Image.NEAREST)
             canvas.paste(tile, grid.box(r, c)[:2])
     draw = ImageDraw.Draw(canvas)
-    font = _font(13)
-    for i, line in enumerate(title[:2]):
-        draw.text((4, 3 + i * 18), line, fill=(0, 0, 0), font=font)
+    for i, line in enumerate(text):
+        draw.text((4, 3 + i * LINE_PX), line, fill=(0, 0, 0), font=font)
     for r, label in enumerate(grid.row_labels):
         x0, y0, _, y1 = grid.box(r, 0)
-        draw.text((4, (y0 + y1) // 2 - 7), label, fill=(0, 0, 0), font=font)
+        draw.text((4, (y0 + y1) // 2 - FONT_PX // 2), label, fill=(0, 0, 0), font=font)
     return canvas, grid
 
 
 def _save_png(image: Image.Image, out_png: str | Path) -> Path:
     return atomic_write(out_png, lambda p: image.save(p, format="PNG"))
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-7"`` or ``"0,3,5"`` (or a mix: ``"0-3,9"``) -> a list of latent seeds."""
+    from ..errors import ConfigError
+
+    seeds = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            lo, _, hi = part.partition("-")
+            seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    except ValueError:
+        raise ConfigError(f"--seeds {text!r}: expected non-negative integers like '0-7' or '0,3,5'") from None
+    if not seeds:
+        raise ConfigError(f"--seeds {text!r}: no seed given; use e.g. '0-7'")
+    return seeds
 
 
 def _seed_text(seeds) -> str:
@@ -120,7 +155,7 @@ def _run_title(payload: dict, network_path: Path) -> list[str]:
     ds = cfg.get("dataset", {})
     head = f"{cfg.get('paper', '?')} / {cfg.get('experiment', network_path.parent.name)}"
     line1 = f"{head}  |  scale {cfg.get('scale', '?')}  |  " + (f"{kimg:.4g} kimg" if kimg is not None else "kimg ?")
-    line2 = f"EMA generator, status {status}, data: {ds.get('title', '?')}"
+    line2 = f"EMA generator, status {status}, data {ds.get('key') or ds.get('title', '?')}"
     if ds.get("standin_for"):
         line2 += f" (stand-in for {ds['standin_for']})"
     return [line1, line2]
@@ -131,7 +166,7 @@ def sample_grid(network_path: str | Path, out_png: str | Path, *, seeds=DEFAULT_
     """Write a PNG of G_ema's images from ``network_path`` at latent ``seeds``; return its layout.
 
     Class-conditional G and ``rows_per_class``: one row per class (the first ``max_class_rows``), each row
-    the same ``seeds`` in the same columns. Otherwise the seeds fill rows of ``cols`` (default ~sqrt(n)).
+    the same ``seeds`` in the same columns. Otherwise the seeds fill rows of ``cols`` (default ``MAX_COLS``).
     """
     from ..training.loop import load_generator
 
@@ -142,12 +177,12 @@ def sample_grid(network_path: str | Path, out_png: str | Path, *, seeds=DEFAULT_
     num_classes = int(payload.get("num_classes") or 0)
     if num_classes and rows_per_class:
         classes = list(range(min(num_classes, max_class_rows)))
-        imgs = [_generate(G, z, torch.full((len(seeds),), k, dtype=torch.int64, device=device)) for k in classes]
+        imgs = [_generate(G, payload, z, torch.full((len(seeds),), k, dtype=torch.int64, device=device)) for k in classes]
         cells = np.stack([to_uint8(x) for x in imgs])
         labels = [f"class {k}" for k in classes]
     else:
         c = (torch.arange(len(seeds), device=device) % num_classes) if num_classes else None
-        flat = to_uint8(_generate(G, z, c))
+        flat = to_uint8(_generate(G, payload, z, c))
         cells, labels = _fill_rows(flat, cols), None
     title = _run_title(payload, network_path)
     title[1] += f", {_seed_text(seeds)}"
@@ -157,9 +192,10 @@ def sample_grid(network_path: str | Path, out_png: str | Path, *, seeds=DEFAULT_
 
 
 def _fill_rows(flat: np.ndarray, cols: int | None) -> np.ndarray:
-    """[N, C, H, W] -> [rows, cols, C, H, W], row-major; the last row is padded with white cells."""
+    """[N, C, H, W] -> [rows, cols, C, H, W], row-major (default: rows of ``MAX_COLS``); the last row is
+    padded with white cells."""
     n = flat.shape[0]
-    cols = cols or math.ceil(math.sqrt(n))
+    cols = cols or min(n, MAX_COLS)
     rows = math.ceil(n / cols)
     out = np.full((rows * cols, *flat.shape[1:]), 255, dtype=np.uint8)
     out[:n] = flat

@@ -1,0 +1,123 @@
+"""One generated page, ``results/README.md``: where the reproduction stands, per paper and table.
+
+Per table: cells reproduced / failed / reported-only / missing, Kendall's tau and flipped pairs per metric
+(from ``agreement.csv``), the scale, the stand-in data and the feature extractor used (from the table CSVs'
+protocol columns); then links to every table, figure and sample grid of the paper. Links are relative to
+the page, so it reads the same on GitHub and in a checkout.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..utils_io import atomic_write
+from .agreement import read_table_csv, table_csvs
+
+
+def cell_counts(df: pd.DataFrame) -> dict[str, int]:
+    """Cells of a long table by outcome (settings and paper-width parameter counts count as 'other')."""
+    status = df["status"].astype(str)
+    counts = {
+        "reproduced": int((status == "reproduced").sum()),
+        "failed": int(status.str.startswith("fail").sum()),
+        "reported-only": int((status == "reported-only").sum()),
+        "missing": int((status == "missing").sum()),
+    }
+    counts["other"] = len(df) - sum(counts.values())
+    return counts
+
+
+def _unique(values) -> list[str]:
+    return list(dict.fromkeys(str(v) for v in values if str(v) and str(v) != "nan"))
+
+
+def _protocol(df: pd.DataFrame) -> dict[str, str]:
+    ours = df[df.get("experiment", pd.Series("", index=df.index)).astype(str) != ""]
+    standins = _unique(f"{r.dataset_used} for {r.standin_for}" if r.standin_for else r.dataset_used
+                       for r in ours.itertuples())
+    return {"scale": ", ".join(_unique(df["scale"])) if "scale" in df else "",
+            "standins": "; ".join(standins), "extractor": ", ".join(_unique(ours.get("extractor", [])))}
+
+
+def _agreement(tables_dir: Path, paper: str) -> pd.DataFrame:
+    path = tables_dir / paper / "agreement.csv"
+    return pd.read_csv(path, keep_default_na=False, dtype=str) if path.is_file() else pd.DataFrame()
+
+
+def _tau_text(agreement: pd.DataFrame, table: str) -> tuple[str, str]:
+    """('fid 0.79', 'fid: a>b; c>d') for one table, or ('', '') when no metric was eligible."""
+    if agreement.empty:
+        return "", ""
+    ranks = agreement[(agreement["table"] == table) & (agreement["kind"] == "rank")]
+    taus, flips = [], []
+    for r in ranks.itertuples():
+        tau = float(r.tau) if r.tau else math.nan
+        taus.append(f"{r.metric} {tau:.2f}" if not math.isnan(tau) else f"{r.metric} n/a")
+        n = len(r.flips.split("; ")) if r.flips else 0
+        flips.append(f"{r.metric}: {n} ({r.flips})" if n else f"{r.metric}: none")
+    return ", ".join(taus), "; ".join(flips)
+
+
+def _steps_text(agreement: pd.DataFrame, table: str) -> str:
+    if agreement.empty:
+        return ""
+    steps = agreement[(agreement["table"] == table) & (agreement["kind"] == "step") & (agreement["agrees"] != "")]
+    return f"{(steps['agrees'] == 'True').sum()}/{len(steps)}" if len(steps) else ""
+
+
+def _link(path: Path, page_dir: Path, text: str | None = None) -> str:
+    return f"[{text or path.name}]({Path(os.path.relpath(path, page_dir)).as_posix()})"
+
+
+def paper_section(paper: str, tables_dir: Path, figures_dir: Path, page_dir: Path) -> list[str]:
+    agreement = _agreement(tables_dir, paper)
+    out = [f"## {paper}", "",
+           "| table | reproduced | failed | reported only | missing | settings / param counts | Kendall tau "
+           "| flipped pairs | steps agreeing | scale | data used (stand-in for) | extractor |",
+           "|---|---:|---:|---:|---:|---:|---|---|---:|---|---|---|"]
+    for path in table_csvs(paper, tables_dir):
+        df = read_table_csv(path)
+        counts, proto = cell_counts(df), _protocol(df)
+        tau, flips = _tau_text(agreement, path.stem)
+        md = path.with_suffix(".md")
+        name = _link(md, page_dir, path.stem) if md.is_file() else path.stem
+        out.append(f"| {name} | {counts['reproduced']} | {counts['failed']} | {counts['reported-only']} | "
+                   f"{counts['missing']} | {counts['other']} | {tau or '-'} | {flips or '-'} | {_steps_text(agreement, path.stem) or '-'} | "
+                   f"{proto['scale']} | {proto['standins'] or '-'} | {proto['extractor'] or '-'} |")
+    out.append("")
+    links = []
+    if (tables_dir / paper / "agreement.md").is_file():
+        links.append(f"- agreement with the paper: {_link(tables_dir / paper / 'agreement.md', page_dir)}")
+    figures = sorted((figures_dir / paper).glob("*.png"))
+    if figures:
+        links.append("- figures: " + ", ".join(_link(p, page_dir) for p in figures))
+    samples = sorted((figures_dir / paper / "samples").glob("*.png"))
+    real = sorted((figures_dir / paper / "samples" / "real").glob("*.png"))
+    if samples:
+        links.append("- sample grids (EMA generator, the same latent seeds in every run): "
+                     + ", ".join(_link(p, page_dir) for p in samples))
+    if real:
+        links.append("- real images of each dataset: " + ", ".join(_link(p, page_dir) for p in real))
+    return out + links + [""]
+
+
+def write_overview(papers, out: str | Path = "results/README.md", *, tables_dir: str | Path = "results/tables",
+                   figures_dir: str | Path = "results/figures") -> Path:
+    """Write the overview page for ``papers`` (names as in params/reported) and return its path."""
+    out, tables_dir, figures_dir = Path(out), Path(tables_dir), Path(figures_dir)
+    lines = ["# Where the reproduction stands", "",
+             "Generated by `ganrepro overview` from `results/tables/*/*.csv` and `agreement.csv`; do not edit.",
+             "Per table: cells reproduced / failed (diverged) / reported only (other methods' numbers the paper "
+             "quotes) / missing; Kendall's tau between the paper's and the reproduced values of each metric "
+             "with at least 3 rows in both (+1 = same ranking); `a>b` = the paper has a better than b, the "
+             "reproduction has b better; ablation steps whose direction (better / worse than the row they "
+             "modify) agrees with the paper's. At small scales only orderings can agree, not absolute numbers.",
+             ""]
+    for paper in papers:
+        lines += paper_section(paper, tables_dir, figures_dir, out.parent)
+    text = "\n".join(lines)
+    return atomic_write(out, lambda p: p.write_text(text))

@@ -1,0 +1,67 @@
+# What a reader looks at first: sample grids of every run beside real images of its data, the agreement of
+# each paper's tables with the paper (Kendall tau, flipped pairs, ablation steps), and one overview page.
+# Every output is flagged for `snakemake --report`: category = paper, subcategory = samples | agreement.
+# Sample grids use the same latent seeds (`ganrepro samples` default 0-7) for every run, so the rows of a
+# table compare image by image.
+
+
+# results/tables/{paper}/agreement.{csv,md} would also match the table rule's results/tables/{paper}/{table}.*:
+# no table is called "agreement".
+wildcard_constraints:
+    table=r"(?!agreement\b)\w+",
+
+
+rule samples:
+    input:
+        network=f"runs/{SCALE}/{{paper}}/{{exp}}/network.pt",
+        result=f"runs/{SCALE}/{{paper}}/{{exp}}/result.json",  # kimg and status for the caption strip
+    output:
+        report("results/figures/{paper}/samples/{exp}.png", caption="../report/samples.rst",
+               category="{paper}", subcategory="samples"),
+    log:
+        "logs/samples/{paper}/{exp}.log",
+    shell:
+        "OMP_NUM_THREADS={threads} ganrepro samples --network {input.network} --out {output} > {log} 2>&1"
+
+
+rule real_samples:
+    input:
+        f"data/{SCALE}/{{dataset}}/manifest.json",
+    output:
+        report("results/figures/{paper}/samples/real/{dataset}.png", caption="../report/real_samples.rst",
+               category="{paper}", subcategory="samples"),
+    log:
+        "logs/samples/{paper}/real-{dataset}.log",
+    shell:
+        "OMP_NUM_THREADS={threads} ganrepro real-samples --dataset-dir data/" + SCALE + "/{wildcards.dataset}"
+        " --out {output} > {log} 2>&1"
+
+
+rule agreement:
+    input:
+        lambda w: [f"results/tables/{w.paper}/{t}.csv" for t in PIPELINE.tables(w.paper)],
+    output:
+        csv=report("results/tables/{paper}/agreement.csv", caption="../report/agreement.rst",
+                   category="{paper}", subcategory="agreement"),
+        md=report("results/tables/{paper}/agreement.md", caption="../report/agreement.rst",
+                  category="{paper}", subcategory="agreement"),
+    log:
+        "logs/agreement/{paper}.log",
+    shell:
+        "OMP_NUM_THREADS={threads} ganrepro agreement --paper {wildcards.paper} > {log} 2>&1"
+
+
+rule overview:
+    input:
+        agreement=expand("results/tables/{paper}/agreement.csv", paper=PIPELINE.papers),
+        tables=[f for p in PIPELINE.papers for t in PIPELINE.tables(p) for f in PIPELINE.table_files(p, t)],
+        figures=[PIPELINE.figure_file(p, f) for p in PIPELINE.papers for f in PIPELINE.figures(p)],
+        samples=[f"results/figures/{p}/samples/{e}.png" for p in PIPELINE.papers for e in PIPELINE.experiments(p)],
+        real=sorted({f"results/figures/{p}/samples/real/{PIPELINE.run(p, e)['dataset']['key']}.png"
+                     for p in PIPELINE.papers for e in PIPELINE.experiments(p)}),
+    output:
+        report("results/README.md", caption="../report/overview.rst", category="overview"),
+    log:
+        "logs/overview.log",
+    shell:
+        "OMP_NUM_THREADS={threads} ganrepro overview --papers " + " ".join(PIPELINE.papers) + " > {log} 2>&1"
