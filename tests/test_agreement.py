@@ -129,3 +129,28 @@ def test_write_agreement_files(tmp_path):
     assert rank["flips"] == f"{rows[best]['row']}>{rows[second]['row']}"
     text = md.read_text()
     assert "| table2 | fid | 8 |" in text and rows[best]["row"] in text and "Ablation steps" in text
+
+
+def test_overview_counts_cells_shows_tau_and_links(tmp_path):
+    from ganrepro.reports.overview import write_overview
+
+    df = _csv([("config_a_stylegan2", "7.5", "30"), ("config_b_stripped", "12.5", "50"),
+               ("config_c_rpgan", "11.8", "40"), ("config_d_resnet", "9.9", ""), ("x", "5", "Fail")])
+    df["table"], df["experiment"] = "table2", "t2-run"
+    df.loc[3, "status"] = "missing"
+    df.loc[4, "status"] = "fail: diverged at step 3 (nan)"
+    tables, figures = tmp_path / "results" / "tables", tmp_path / "results" / "figures"
+    (tables / "r3gan").mkdir(parents=True)
+    df.to_csv(tables / "r3gan" / "table2.csv", index=False)
+    (tables / "r3gan" / "table2.md").write_text("# table2\n")
+    write_agreement("r3gan", tables)
+    (figures / "r3gan" / "samples" / "real").mkdir(parents=True)
+    for png in ("samples/t2-a.png", "samples/real/ffhq256.png", "fig1.png"):
+        (figures / "r3gan" / png).write_bytes(b"png")
+    page = write_overview(["r3gan"], tmp_path / "results" / "README.md", tables_dir=tables, figures_dir=figures)
+    text = page.read_text()
+    # 3 reproduced, 1 failed, 0 reported-only, 1 missing, 0 other; tau of the 3 numeric rows = 1 (same order)
+    assert "| [table2](tables/r3gan/table2.md) | 3 | 1 | 0 | 1 | 0 | fid 1.00 | fid: none |" in text
+    assert "| tiny | shapes for FFHQ |" in text
+    assert "[agreement.md](tables/r3gan/agreement.md)" in text
+    assert "[t2-a.png](figures/r3gan/samples/t2-a.png)" in text and "[ffhq256.png](figures/r3gan/samples/real/ffhq256.png)" in text
