@@ -169,7 +169,7 @@ def test_synthesis_layer_and_torgb_clamp():
 
 
 def test_conv_clamp_256_is_inert_at_init_and_clamps_large_activations():
-    G0, D0 = networks(SG2, resolution=16)
+    G0, D0 = networks(SG2, resolution=16, conv_clamp=None)
     G1, D1 = networks(SG2, resolution=16, conv_clamp=256)
     G0.eval(), G1.eval()
     z = torch.randn(3, 16)
@@ -242,7 +242,7 @@ def test_r3gan_per_stage_dtypes(num_classes):
 
 
 def test_r3gan_reduced_precision_stays_close_to_float32():
-    G0, D0 = networks(R3, resample_filter=OFFICIAL_TAPS)
+    G0, D0 = networks(R3, resample_filter=OFFICIAL_TAPS, reduced_precision_stages=0)
     G1, D1 = networks(R3, resample_filter=OFFICIAL_TAPS, reduced_precision_stages=4)
     assert G1.stage_dtypes[0] == torch.float32  # saturates: the 4x4 stage stays float32
     torch.manual_seed(3)
@@ -284,7 +284,7 @@ def test_stylegan2_per_block_dtypes(dtype_name, dtype):
     assert img_dtypes == [fp] * 4 and img.dtype == fp  # the skip image is accumulated in float32
     assert [d_seen[f"D{i}"] for i in range(3)] == [dtype, dtype, fp] and d_seen["from_rgb"] == dtype
     assert d_seen["epilogue"] == fp and logits.dtype == fp
-    G0, _ = networks(SG2)
+    G0, _ = networks(SG2, reduced_precision_stages=0)
     G0.eval()
     with torch.no_grad():
         reference = G0(z, noise_mode="const")
@@ -343,7 +343,7 @@ def test_true_convolution_upsampling_against_a_hand_reference():
 def test_official_checkpoint_loads_into_true_convolution_generator():
     """An official state dict holds kernels for a true convolution: the correlation net's up kernels
     flipped. Loaded into up_conv: convolution, it computes the same images as the correlation net."""
-    G_corr, _ = networks(SG2)
+    G_corr, _ = networks(SG2, up_conv="correlation")
     G_conv, _ = networks(SG2, seed=1, up_conv="convolution")
     official = {k: (v.flip([2, 3]) if k.endswith("conv0.weight") else v) for k, v in G_corr.state_dict().items()}
     assert sum(k.endswith("conv0.weight") for k in official) == 3  # the 8, 16, 32 upsampling layers
