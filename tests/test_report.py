@@ -4,19 +4,26 @@ Reuses the session's tiny DAG run (`tiny_run` in tests/conftest.py): the report 
 outputs and Snakemake metadata, without re-running anything.
 """
 
+import ast
 import base64
+import csv
+import io
+import json
+import math
 import re
 import subprocess
 import zipfile
 
 import pytest
+import yaml
 
-from dagutil import snakemake_cmd, snakemake_env
+from dagutil import REPO, snakemake_cmd, snakemake_env
 from ganrepro.orchestration.dag import PipelineDAG
 
 pytestmark = pytest.mark.slow
 
 REPORT_TIMEOUT_S = 300
+PAPER = "r3gan"
 
 
 def _build(work, name):
@@ -28,50 +35,100 @@ def _build(work, name):
 
 
 def _expected(work):
+    """``{path relative to work: file bytes}`` of every table (csv, md) and figure of the paper, and the
+    grouping the report must show: ``{table: [csv, md], "figures": [pngs]}``."""
     dag = PipelineDAG("tiny")
-    tables = dag.tables("r3gan")
-    figures = [f"{f}.png" for f in dag.figures("r3gan")]
-    return tables, figures
+    groups = {t: [f"results/tables/{PAPER}/{t}.{ext}" for ext in ("csv", "md")] for t in dag.tables(PAPER)}
+    groups["figures"] = [f"results/figures/{PAPER}/{f}.png" for f in dag.figures(PAPER)]
+    files = {p: (work / p).read_bytes() for paths in groups.values() for p in paths}
+    return files, groups
 
 
-def test_html_report_has_every_table_and_figure_grouped_with_config(tiny_run):
-    html_path = _build(tiny_run, "report.html")
-    html = html_path.read_text(encoding="utf-8")
-    assert len(html) > 100_000  # results are embedded (data URIs): the file stands alone
-    tables, figures = _expected(tiny_run)
-    assert len(tables) >= 9
-    for table in tables:
-        for ext in ("csv", "md"):
-            assert f"{table}.{ext}" in html, f"{table}.{ext} missing from the report"
-    for fig in figures:
-        assert fig in html, f"{fig} missing from the report"
-    # Grouped by paper (category) and table (subcategory).
-    assert '"r3gan"' in html or "r3gan" in html
-    for table in tables:
-        assert re.search(rf'["\']{table}["\']', html), f"no subcategory {table}"
-    assert "figures" in html
-    # Every result is embedded as a data URI: the figures are the real PNGs.
-    for fig in figures:
-        prefix = f"data:image/png;charset=utf8;filename={fig};base64,"
-        assert prefix in html, fig
-        png = base64.b64encode((tiny_run / "results" / "figures" / "r3gan" / fig).read_bytes()[:48]).decode()
-        assert prefix + png[:40] in html, fig
-    for table in tables:
-        assert f"data:text/csv;charset=utf8;filename={table}.csv;base64," in html, table
-    # Captions show the config that produced each result (scale preset values rendered by Jinja).
-    assert "params/scales/tiny.yaml" in html
-    assert "width_divisor" in html and "kimg" in html
-    assert re.search(r'<li><tt class=\\?"docutils literal\\?">width_divisor</tt>', html)  # an RST list
-    assert "{{" not in html.split("<script")[0]  # no unrendered caption templates
+def _js_object(html: str, name: str) -> dict:
+    """The JSON object the report assigns to ``var <name> = {...};``."""
+    m = re.search(rf"var {name} = (\{{.*?\}});\n", html, re.S)
+    assert m, f"no `var {name}` in the report"
+    return json.loads(m.group(1))
 
 
-def test_zip_report_contains_every_file(tiny_run):
-    zip_path = _build(tiny_run, "report.zip")
-    names = zipfile.ZipFile(zip_path).namelist()
-    tables, figures = _expected(tiny_run)
+def _data_uri_bytes(uri: str, mime: str, filename: str) -> bytes:
+    prefix = f"data:{mime};charset=utf8;filename={filename};base64,"
+    assert uri.startswith(prefix), uri[:120]
+    return base64.b64decode(uri[len(prefix):])
+
+
+@pytest.fixture(scope="module")
+def html_report(tiny_run) -> str:
+    return _build(tiny_run, "report.html").read_text(encoding="utf-8")
+
+
+def test_html_report_embeds_every_table_and_figure_byte_for_byte_grouped_with_config(tiny_run, html_report):
+    html = html_report
+    files, groups = _expected(tiny_run)
+    assert len(groups) >= 10  # >= 9 tables and the figures
+    # Grouped by paper (category) and table (subcategory), each group holding exactly its files.
+    categories = _js_object(html, "categories")
+    assert set(categories) == {PAPER}
+    assert {k: sorted(v) for k, v in categories[PAPER].items()} == {k: sorted(v) for k, v in groups.items()}
+    # Every result is embedded as a data URI holding the file's exact bytes (the report stands alone).
+    results = _js_object(html, "results")
+    assert set(results) == set(files)
+    mimes = {"csv": "text/csv", "md": "text/markdown", "png": "image/png"}
+    preset = yaml.safe_load((REPO / "params" / "scales" / "tiny.yaml").read_text())
+    for path, data in files.items():
+        entry = results[path]
+        name = path.rsplit("/", 1)[1]
+        stem, ext = name.rsplit(".", 1)
+        assert entry["mime_type"] == mimes[ext]
+        assert _data_uri_bytes(entry["data_uri"], mimes[ext], name) == data, path
+        # The caption and the job properties show the config that produced the file.
+        caption = entry["caption"]
+        assert "at scale <strong>tiny</strong>" in caption
+        if ext == "png":
+            assert entry["job_properties"]["rule"] == "figures"
+            assert f"<strong>{PAPER} figures</strong>" in caption
+        else:
+            assert entry["job_properties"]["rule"] == "table"
+            assert entry["job_properties"]["wildcards"] == f"paper={PAPER}, table={stem}"
+            assert f"<strong>{PAPER} / {stem}</strong>" in caption
+        assert ast.literal_eval(entry["job_properties"]["params"].removeprefix("preset=")) == preset
+        assert "params/scales/tiny.yaml" in caption and "{{" not in caption  # templates rendered
+        for key, value in preset.items():  # the preset as an RST list, one item per key
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                item = f'<li><tt class="docutils literal">{key}</tt>: <tt class="docutils literal">{value}</tt></li>'
+                assert item in caption, (path, item)
+
+
+def test_report_numbers_are_the_metric_records(tiny_run, html_report):
+    # The embedded CSVs carry the measured values: each reproduced cell is the value of the metric it
+    # names in results/metrics/tiny/<paper>/<experiment>.json, and delta = reproduced - reported.
+    results = _js_object(html_report, "results")
+    checked = 0
+    for path, entry in results.items():
+        if not path.endswith(".csv"):
+            continue
+        text = _data_uri_bytes(entry["data_uri"], "text/csv", path.rsplit("/", 1)[1]).decode()
+        for row in csv.DictReader(io.StringIO(text)):
+            if row["status"] != "reproduced":
+                continue
+            record = json.loads((tiny_run / "results" / "metrics" / "tiny" / PAPER / f"{row['experiment']}.json")
+                                .read_text())
+            value = record["metrics"][row["metric_name"]]["value"]
+            assert float(row["reproduced"]) == pytest.approx(value, rel=1e-12), (path, row["metric_name"])
+            if row["reported"] not in ("", "None") and row["delta"] not in ("", "None"):
+                assert float(row["delta"]) == pytest.approx(float(row["reproduced"]) - float(row["reported"]),
+                                                            rel=1e-9, abs=1e-12)
+            assert math.isfinite(value)
+            checked += 1
+    assert checked >= 10  # every table with measured cells contributes
+
+
+def test_zip_report_contains_every_file_byte_for_byte(tiny_run):
+    archive = zipfile.ZipFile(_build(tiny_run, "report.zip"))
+    files, _ = _expected(tiny_run)
+    names = archive.namelist()
     assert any(n.endswith("report.html") for n in names)
-    for table in tables:
-        for ext in ("csv", "md"):
-            assert any(n.endswith(f"/{table}.{ext}") for n in names), f"{table}.{ext} not in {names}"
-    for fig in figures:
-        assert any(n.endswith(f"/{fig}") for n in names), fig
+    for path, data in files.items():
+        members = [n for n in names if n.endswith("/" + path.rsplit("/", 1)[1])]
+        assert members, f"{path} not in {names}"
+        assert any(archive.read(n) == data for n in members), path
