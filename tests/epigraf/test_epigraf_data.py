@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from ganrepro.data.archive import open_archive, write_archive

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from scipy import stats
 
 from ganrepro.models.epigraf.camera import CAMERA_PRESETS, cam2world, camera_rays, frustum_inside_cube

@@ -276,9 +276,7 @@ def make_objects3d(family: str, *, count: int, resolution: int, seed: int, num_c
         background = np.ones((count, 3))
     else:
         background = rng.uniform([0.1, 0.1, 0.1], [0.7, 0.7, 0.75], size=(count, 3))
-    torch_threads = torch.get_num_threads()
     images = render_scenes(scenes, poses, resolution=resolution, camera=camera, background=background)
-    torch.set_num_threads(torch_threads)
     return Generated(images=images, labels=None if labels is None else labels.astype(np.int64), num_classes=k,
                      extra_arrays={"poses": poses},
                      meta={"family": family, "camera": camera, "pose_format": "yaw,pitch,roll (rad)"})
