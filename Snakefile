@@ -1,6 +1,7 @@
 # ganrepro: regenerate the papers' tables and figures.
-#   snakemake --cores 2                      smoke scale (default), every table and figure
+#   snakemake --cores 2                      smoke scale (default), every paper, every table and figure
 #   snakemake --cores 2 --config scale=tiny  the test scale
+#   snakemake --cores 2 --config 'papers=[r3gan]'   one paper (the papers are the files in params/experiments/)
 #   snakemake --profile slurm --config scale=paper   the full reproduction on a SLURM cluster
 # The PIPELINE is generated from params/ (experiments as data); rules live in workflow/rules/.
 import os
@@ -17,8 +18,10 @@ report: "workflow/report/workflow.rst"  # `snakemake --report report.html`: tabl
 
 
 validate(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
-PIPELINE = PipelineDAG(config["scale"], tuple(config["papers"]))
+os.environ["GANREPRO_WORKDIR"] = os.getcwd()  # every job resolves data/, runs/, results/ against this directory
+PIPELINE = PipelineDAG(config["scale"], config["papers"])
 SCALE = config["scale"]
+THREADS = PIPELINE.threads()  # from the scale preset: the same numerics under Snakemake, DVC, SLURM or by hand
 if SCALE == "paper":  # the GPU budget of a full reproduction, shown before anything runs (dry runs too)
     print(PIPELINE.budget_summary(), file=sys.stderr)
 
@@ -32,6 +35,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/look.smk"
 
 
 rule all:

@@ -45,18 +45,34 @@ def test_paper_scale_uses_table9_values():
     cfg = resolve_run("r3gan", "t4-e-ffhq256", "paper")
     assert cfg["dataset"]["resolution"] == 256
     assert cfg["train"]["batch"] == 256 and cfg["train"]["kimg"] == 200_000
-    assert cfg["schedule"]["gamma"] == [150.0, 15.0]
-    assert cfg["schedule"]["ema_halflife_kimg"] == [0.0, 500.0]
+    g, h = cfg["schedule"]["gamma"], cfg["schedule"]["ema_halflife_kimg"]
+    assert (g["curve"], g["start"], g["end"], g["kimg"]) == ("cosine", 150.0, 15.0, 20_000.0)
+    assert (h["start"], h["end"]) == (0.0, 500.0)
     assert cfg["model"]["widths"] == [768, 768, 768, 768, 384, 192, 96]
 
 
 def test_small_scale_compresses_schedules_by_one_ratio():
     cfg = resolve_run("r3gan", "t6-e-cifar10", "smoke")
     ratio = cfg["train"]["kimg"] / 250_000
-    assert cfg["schedule"]["burnin_kimg"] == pytest.approx(20_000 * ratio)
-    assert cfg["schedule"]["ema_halflife_kimg"][1] == pytest.approx(5_000 * ratio)
+    for entry in cfg["schedule"].values():  # every burn-in shrinks by the same ratio
+        assert entry["kimg"] == pytest.approx(20_000 * ratio)
+    assert cfg["schedule"]["ema_halflife_kimg"]["end"] == pytest.approx(5_000 * ratio)
     # gamma follows the quadratic resolution rule: 16^2 / 32^2 of the paper's value
-    assert cfg["schedule"]["gamma"][0] == pytest.approx(0.05 / 4)
+    assert cfg["schedule"]["gamma"]["start"] == pytest.approx(0.05 / 4)
+
+
+def test_schedule_entries_of_any_curve_resolve_as_data():
+    from ganrepro.config.resolve import resolve_schedule
+
+    sched = resolve_schedule({"burnin_mimg": 2, "lr": [1.0, 0.5],
+                              "patch_beta": {"curve": "linear", "start": 0.0, "end": 0.8, "mimg": 10},
+                              "blur_sigma": {"curve": "constant", "start": 10.0},
+                              "fade_mimg": {"curve": "linear", "start": 1.0, "end": 0.0, "mimg": 4}},
+                             time_ratio=0.5, gamma_factor=1.0)
+    assert sched["lr"] == {"curve": "cosine", "start": 1.0, "end": 0.5, "kimg": 1000.0}
+    assert sched["patch_beta"] == {"curve": "linear", "start": 0.0, "end": 0.8, "kimg": 5000.0}
+    assert sched["blur_sigma"] == {"curve": "constant", "start": 10.0, "end": 10.0, "kimg": 0.0}
+    assert sched["fade_kimg"]["start"] == 500.0  # a duration in Mimg is compressed and renamed
 
 
 def test_family_switch_does_not_leak_knobs():

@@ -178,10 +178,31 @@ def test_labels_must_match_num_classes(archive_dir, tmp_path):
 def test_batch_stream_matches_functions(archive_dir):
     a = open_archive(archive_dir)
     stream = BatchStream(a, seed=4, batch_size=5, xflip=True)
-    x, y = stream.batch(30)
+    b = stream.batch(30)
+    x, y = b["images"], b["labels"]
     ex, ey = load_batch(a, batch_indices(12, 4, 30, 5), "cpu", xflip_mask(4, 30, 5))
     torch.testing.assert_close(x, ex)
     assert y.tolist() == ey.tolist()
+
+
+def test_batch_stream_carries_per_image_arrays_and_mirrors_them(tmp_path):
+    poses = np.stack([np.arange(12, dtype=np.float32), np.full(12, 0.5, np.float32)], axis=1)  # yaw, pitch
+    write_archive(tmp_path / "p", _images(), None, dataset="x", source="t", extra_arrays={"poses": poses})
+    a = open_archive(tmp_path / "p")
+
+    def negate_yaw(p):
+        p = p.copy()
+        p[:, 0] *= -1
+        return p
+
+    stream = BatchStream(a, seed=4, batch_size=5, xflip=True, arrays=("poses",), mirror={"poses": negate_yaw})
+    b = stream.batch(30)
+    idx, mask = batch_indices(12, 4, 30, 5), xflip_mask(4, 30, 5)
+    assert mask.any() and not mask.all()  # the test sees both cases
+    expected_yaw = np.where(mask, -poses[idx, 0], poses[idx, 0])
+    assert b["poses"][:, 0].tolist() == expected_yaw.tolist()
+    assert b["poses"][:, 1].tolist() == [0.5] * 5
+    assert b["images"].shape[0] == b["poses"].shape[0] == 5
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -29,10 +29,16 @@ def test_ema_beta_matches_paper_formula():
     assert ema_beta(64, 0.64) ** 10 == pytest.approx(0.5)
 
 
-def test_values_at_all_keys():
-    sched = {"burnin_kimg": 10, "lr": [1, 0], "beta2": [0.9, 0.99], "gamma": [2, 1], "ema_halflife_kimg": [0, 5], "aug_p": [0, 0.5]}
+def test_values_at_every_entry_and_curve():
+    sched = {"lr": {"curve": "cosine", "start": 1, "end": 0, "kimg": 10},
+             "gamma": {"curve": "cosine", "start": 2, "end": 1, "kimg": 10},
+             "patch_beta": {"curve": "linear", "start": 0.0, "end": 0.8, "kimg": 20},
+             "blur": {"curve": "constant", "start": 3.0, "end": 0.0, "kimg": 0}}
     v = values_at(sched, 5)
-    assert v["lr"] == pytest.approx(0.5) and v["gamma"] == pytest.approx(1.5) and v["aug_p"] == pytest.approx(0.25)
+    assert v["lr"] == pytest.approx(0.5) and v["gamma"] == pytest.approx(1.5)
+    assert v["patch_beta"] == pytest.approx(0.2) and v["blur"] == 3.0
+    late = values_at(sched, 1e6)  # every curve holds its end value after its span
+    assert late["lr"] == 0 and late["patch_beta"] == pytest.approx(0.8) and late["blur"] == 3.0
 
 
 def test_divergence_guard_non_finite_and_patience():

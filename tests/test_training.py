@@ -148,3 +148,70 @@ def test_changed_config_sets_old_state_aside_and_longer_run_resumes(tmp_path):
     train(other, progress=False)
     assert _state(tmp_path / "r")["step"] == 5
     assert len(list((tmp_path / "r").glob("state.config-*.pt"))) == 1
+
+
+def test_init_from_starts_g_g_ema_and_d_from_the_other_runs_network(tmp_path):
+    from ganrepro.data import open_archive
+    from ganrepro.training.loop import build, init_from_network
+
+    first = _cfg(tmp_path, run="stage1", kimg=0.016)
+    train(first, progress=False)
+    second = _cfg(tmp_path, run="stage2")
+    torch.manual_seed(123)  # different fresh weights than stage 1's
+    nets = build(second, open_archive(second["dataset"]["path"]), torch.device("cpu"))
+    saved = torch.load(tmp_path / "stage1" / "network.pt", weights_only=False)
+    assert any(not torch.equal(v, saved["G"][k]) for k, v in nets.G.state_dict().items())
+    init_from_network(nets, tmp_path / "stage1" / "network.pt")
+    _assert_same_tensors(nets.G.state_dict(), saved["G"])
+    _assert_same_tensors(nets.G_ema.state_dict(), saved["G_ema"])
+    _assert_same_tensors(nets.D.state_dict(), saved["D"])
+
+
+def test_per_network_optimiser_settings_and_lazy_ratio():
+    from ganrepro.config.resolve import resolve_optim
+    from ganrepro.training.loop import _set_optimizer
+
+    optim = resolve_optim({"beta1": 0.0, "D": {"lr": 3e-4, "beta2": 0.9}})
+    assert optim["G"] == {"lr": "lr", "beta1": 0.0, "beta2": "beta2", "eps": 1e-8}
+    net = torch.nn.Linear(2, 2)
+    opt = torch.optim.Adam(net.parameters())
+    sched = {"lr": 1e-3, "beta2": 0.99}
+    _set_optimizer(opt, optim["G"], sched, 1.0)
+    assert opt.param_groups[0]["lr"] == 1e-3 and opt.param_groups[0]["betas"] == (0.0, 0.99)
+    _set_optimizer(opt, optim["D"], sched, 16 / 17)  # constants, with StyleGAN2's lazy correction
+    assert opt.param_groups[0]["lr"] == pytest.approx(3e-4 * 16 / 17)
+    assert opt.param_groups[0]["betas"][1] == pytest.approx(0.9 ** (16 / 17))
+
+
+def test_thread_count_comes_from_the_resolved_config():
+    from ganrepro.training.loop import set_threads
+
+    before = torch.get_num_threads()
+    try:
+        cfg = resolve_run("r3gan", "t1-gan-r1", "tiny")
+        assert cfg["train"]["threads"] == 1  # params/scales/tiny.yaml
+        torch.set_num_threads(2)
+        set_threads(cfg)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_objective_phases_run_at_their_interval(tmp_path):
+    from ganrepro.objectives import Phase, get_objective
+
+    cls = get_objective("r3gan")
+    calls = []
+    original = cls.accumulate_gradients
+
+    def spy(self, phase, batch, sched, gain):
+        calls.append((batch["step"], phase))
+        return original(self, phase, batch, sched, gain)
+
+    cls.accumulate_gradients = spy
+    cls.phases, phases = (lambda self: [Phase("D", "D"), Phase("G", "G", interval=2)]), cls.phases
+    try:
+        train(_cfg(tmp_path, kimg=0.032), progress=False)  # 4 steps at batch 8
+    finally:
+        cls.accumulate_gradients, cls.phases = original, phases
+    assert calls == [(0, "D"), (0, "G"), (1, "D"), (2, "D"), (2, "G"), (3, "D")]

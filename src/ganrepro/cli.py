@@ -13,7 +13,7 @@ from .errors import GanreproError
 
 
 def _add_run_args(p: argparse.ArgumentParser, experiment: bool = True) -> None:
-    p.add_argument("--paper", default="r3gan", help="paper whose experiments to use (default: r3gan)")
+    p.add_argument("--paper", default=None, help="paper whose experiments to use (params/experiments/<paper>.yaml)")
     if experiment:
         p.add_argument("--experiment", required=True, help="experiment id from params/experiments/<paper>.yaml")
     p.add_argument("--scale", default="smoke", help="scale preset: tiny | smoke | paper (default: smoke)")
@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_args(p)
 
     p = sub.add_parser("count-params", help="parameter counts at the paper's widths")
-    p.add_argument("--paper", default="r3gan")
+    p.add_argument("--paper", default=None)
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("tables", help="regenerate a paper's tables (CSV + markdown)")
@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="regenerate a paper's figures (PNG)")
     _add_run_args(p, experiment=False)
     p.add_argument("--out", default="results/figures")
+    p.add_argument("--figure", default=None, help="one figure (default: all of the paper's figures)")
 
     p = sub.add_parser("bench", help="training throughput (images/s) and peak memory per config")
     _add_run_args(p, experiment=False)
@@ -100,6 +101,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", default=None, help="work in this directory and keep it (default: a temp dir)")
     p.add_argument("--timeout", type=float, default=900, help="seconds per snakemake invocation")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("samples", help="sample grid of one run's EMA generator at fixed latent seeds (PNG)")
+    p.add_argument("--network", required=True, help="runs/<scale>/<paper>/<experiment>/network.pt")
+    p.add_argument("--out", required=True, help="PNG to write, e.g. results/figures/<paper>/samples/<exp>.png")
+    p.add_argument("--seeds", default="0-7", help="latent seeds, e.g. '0-7' or '0,3,5' (default 0-7; one "
+                                                  "column each, the same for every run)")
+
+    p = sub.add_parser("real-samples", help="grid of real images of a prepared dataset (PNG)")
+    p.add_argument("--dataset-dir", required=True, help="data/<scale>/<dataset>")
+    p.add_argument("--out", required=True)
+    p.add_argument("--n", type=int, default=8, help="images per class row (or in all, unlabelled; default 8)")
+
+    p = sub.add_parser("agreement", help="rank agreement (Kendall tau, flips) and ablation steps vs the paper")
+    p.add_argument("--paper", default=None)
+    p.add_argument("--tables", default="results/tables", help="directory of <paper>/<table>.csv")
+
+    p = sub.add_parser("overview", help="write results/README.md: where the reproduction stands, per paper")
+    p.add_argument("--papers", nargs="+", default=None, help="default: every paper in params/experiments/")
+    p.add_argument("--out", default="results/README.md")
+    p.add_argument("--tables", default="results/tables")
+    p.add_argument("--figures", default="results/figures")
+    p = sub.add_parser("snapshot", help="compare results/tables with the committed snapshot cell by cell "
+                                        "(results/snapshot/<scale>/), or --save this run as the new snapshot")
+    p.add_argument("--scale", default="smoke")
+    p.add_argument("--save", action="store_true", help="copy results/ of this run into results/snapshot/<scale>/")
+    p.add_argument("--against", default=None, help="another tables directory to compare with (default: the snapshot's)")
     return ap
 
 
@@ -124,11 +150,30 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args.cmd, exc, debug)
 
 
+def _enter_workspace(args) -> None:
+    """Work in the workspace root wherever the command was started; fill in --paper when unambiguous."""
+    from .paths import workspace_root
+
+    os.chdir(workspace_root())
+    if getattr(args, "paper", "unset") is None and args.cmd != "plan":
+        from .orchestration.dag import all_papers
+
+        papers = all_papers()
+        if len(papers) != 1:
+            raise GanreproError(f"give --paper: one of {', '.join(papers)}")
+        args.paper = papers[0]
+
+
 def _dispatch(args) -> int | None:
+    _enter_workspace(args)
     if args.cmd == "validate":
         from .config import list_experiments, load_params
 
+        from .orchestration.dag import PipelineDAG
+
         params = load_params()
+        for scale in params.scales:  # resolving every run checks shapes against resolutions, objectives, families
+            PipelineDAG(scale, "all").runs
         for paper in params.experiments:
             print(f"{paper}: {len(list_experiments(paper, params))} experiments")
         print(f"scales: {', '.join(params.scales)}; datasets: {', '.join(params.datasets)}")
@@ -139,9 +184,10 @@ def _dispatch(args) -> int | None:
         print(json.dumps(resolve_run(args.paper, args.experiment, args.scale), indent=2))
         return 0
     if args.cmd == "plan":
+        from .orchestration.dag import PipelineDAG
         from .orchestration.plan import format_plan, plan_jobs
 
-        jobs = plan_jobs(args.scale, papers=[args.paper])
+        jobs = plan_jobs(PipelineDAG(args.scale, args.paper))
         print(json.dumps(jobs, indent=2) if args.json else format_plan(jobs, args.scale))
         return 0
     if args.cmd == "prepare-data":
@@ -192,7 +238,7 @@ def _dispatch(args) -> int | None:
     if args.cmd == "figures":
         from .reports.figures import write_figures
 
-        for path in write_figures(args.paper, args.scale, args.out):
+        for path in write_figures(args.paper, args.scale, args.out, figure=args.figure):
             print(path)
         return 0
     if args.cmd == "bench":
@@ -210,6 +256,40 @@ def _dispatch(args) -> int | None:
         run_bench_scheduling(args.executor, jobs=args.jobs, profile=args.profile,
                              workflow_profile=args.workflow_profile, experiment=args.experiment, what=args.what,
                              keep=args.keep, timeout=args.timeout, as_json=args.json)
+        return 0
+    if args.cmd == "samples":
+        from .reports.samples import parse_seeds, sample_grid
+
+        sample_grid(args.network, args.out, seeds=parse_seeds(args.seeds))
+        print(args.out)
+        return 0
+    if args.cmd == "real-samples":
+        from .reports.samples import real_grid
+
+        real_grid(args.dataset_dir, args.out, n=args.n)
+        print(args.out)
+        return 0
+    if args.cmd == "agreement":
+        from .reports.agreement import write_agreement
+
+        for path in write_agreement(args.paper, args.tables):
+            print(path)
+        return 0
+    if args.cmd == "overview":
+        from .reports.overview import write_overview
+
+        from .orchestration.dag import all_papers
+
+        print(write_overview(args.papers or list(all_papers()), args.out, tables_dir=args.tables, figures_dir=args.figures))
+        return 0
+    if args.cmd == "snapshot":
+        from .reports.snapshot import compare_tables, save_snapshot, snapshot_dir, summary
+
+        if args.save:
+            print(save_snapshot(args.scale))
+            return 0
+        old = args.against or snapshot_dir(args.scale) / "tables"
+        print(summary(compare_tables("results/tables", old)))
         return 0
     raise AssertionError(args.cmd)
 

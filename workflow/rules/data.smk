@@ -1,11 +1,10 @@
-# Data preparation and the pipeline's own measuring instruments.
+# Data preparation and the pipeline's own measuring instruments. Paths come from PIPELINE (ganrepro.paths).
 
 
 rule prepare_data:
     output:
         "data/{scale}/{dataset}/manifest.json",
-    params:
-        spec=lambda w: PIPELINE.params.datasets[w.dataset]["title"],
+    threads: THREADS
     log:
         "logs/{scale}/prepare_data/{dataset}.log",
     shell:
@@ -14,17 +13,19 @@ rule prepare_data:
 
 rule train_extractor:
     output:
-        "data/{scale}/instruments/feature_cnn.pt",
+        PIPELINE.instrument_paths()["feature_cnn"],
+    threads: THREADS
     log:
-        "logs/{scale}/instruments/feature_cnn.log",
+        f"logs/{SCALE}/instruments/feature_cnn.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro train-extractor --scale {wildcards.scale} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro train-extractor --scale " + SCALE + " > {log} 2>&1"
 
 
 rule train_digit_classifier:
     output:
-        "data/{scale}/instruments/digit_cnn.pt",
+        PIPELINE.instrument_paths()["digit_cnn"],
+    threads: THREADS
     log:
-        "logs/{scale}/instruments/digit_cnn.log",
+        f"logs/{SCALE}/instruments/digit_cnn.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro train-digit-classifier --scale {wildcards.scale} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro train-digit-classifier --scale " + SCALE + " > {log} 2>&1"

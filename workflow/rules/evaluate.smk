@@ -8,6 +8,7 @@ rule evaluate:
         instruments=lambda w: PIPELINE.instruments(w.paper, w.exp),
     output:
         "results/metrics/{scale}/{paper}/{exp}.json",
+    threads: THREADS
     resources:
         gpu=lambda w: min(1, PIPELINE.gpus(w.paper, w.exp)),  # 1 when the run trains on GPU (Inception FID), else 0
     log:
@@ -22,6 +23,7 @@ rule evaluate:
 rule count_params:
     output:
         "results/metrics/params/{paper}.json",
+    threads: THREADS
     log:
         "logs/count_params/{paper}.log",
     shell:

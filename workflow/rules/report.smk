@@ -1,10 +1,11 @@
 # Tables (one target per table) and figures. Both are flagged for `snakemake --report report.html`:
 # category = paper, subcategory = table (or "figures"); captions in workflow/report/ show the config.
+# The figures of a paper are its registered builders (ganrepro.papers.<paper>) plus the generic ones.
 
 
 rule table:
     input:
-        metrics=lambda w: [f"results/metrics/{SCALE}/{w.paper}/{e}.json" for e in PIPELINE.table_experiments(w.paper, w.table)],
+        metrics=lambda w: PIPELINE.table_metrics(w.paper, w.table),
         params=lambda w: PIPELINE.param_counts(w.paper),
     output:
         csv=report("results/tables/{paper}/{table}.csv", caption="../report/table.rst",
@@ -14,21 +15,25 @@ rule table:
         metrics="results/tables/{paper}/{table}.json",  # reproduced cells as JSON (DVC metrics)
     params:
         preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
+    threads: THREADS
     log:
         "logs/tables/{paper}/{table}.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro tables --paper {wildcards.paper} --scale " + SCALE + " --table {wildcards.table} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro tables --paper {wildcards.paper} --scale {SCALE} --table {wildcards.table} > {log} 2>&1"
 
 
 rule figures:
     input:
-        lambda w: [f"runs/{SCALE}/{w.paper}/{e}/result.json" for e in PIPELINE.experiments(w.paper)],
+        lambda w: [PIPELINE.result(w.paper, e) for e in PIPELINE.experiments(w.paper)],
     output:
-        report(expand("results/figures/{{paper}}/{fig}.png", fig=["fig1_g_loss", "training_curves"]),
-               caption="../report/figure.rst", category="{paper}", subcategory="figures"),
+        report("results/figures/{paper}/{fig}.png", caption="../report/figure.rst", category="{paper}",
+               subcategory="figures"),
+    wildcard_constraints:
+        fig="|".join(sorted({f for p in PIPELINE.papers for f in PIPELINE.figures(p)})),
     params:
         preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
+    threads: THREADS
     log:
-        "logs/figures/{paper}.log",
+        "logs/figures/{paper}/{fig}.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro figures --paper {wildcards.paper} --scale " + SCALE + " > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro figures --paper {wildcards.paper} --scale {SCALE} --figure {wildcards.fig} > {log} 2>&1"

@@ -1,19 +1,21 @@
-# Every job runs with OMP_NUM_THREADS={threads} (default 1): on a small CPU machine, parallel jobs with
-# default thread pools oversubscribe the cores and run ~10x slower.
 # Training: one job per experiment (table row or ablation); data-parallel over the job's GPUs through
 # torchrun when it has more than one (the loop reads RANK/WORLD_SIZE/LOCAL_RANK). Resumable: the training state
 # (runs/.../state.pt) is deliberately NOT a declared output, so Snakemake never deletes it.
+# A run that starts from another run's network (`init_from` in params: the next stage of a multi-stage
+# schedule) depends on that network. Threads come from the resolved config (OMP_NUM_THREADS and
+# torch.set_num_threads agree), so a run trained here equals one started by hand.
 
 
 rule train:
     input:
-        lambda w: PIPELINE.dataset_manifest(PIPELINE.run(w.paper, w.exp)["dataset"]["key"]),
+        lambda w: PIPELINE.train_inputs(w.paper, w.exp),
     output:
         network="runs/{scale}/{paper}/{exp}/network.pt",
         result="runs/{scale}/{paper}/{exp}/result.json",
     params:
         fingerprint=lambda w: PIPELINE.fingerprint(w.paper, w.exp),
         launcher=lambda w: PIPELINE.train_launcher(w.paper, w.exp),
+    threads: lambda w: PIPELINE.threads(w.paper, w.exp)
     resources:
         gpu=lambda w: PIPELINE.gpus(w.paper, w.exp),
         gpu_hours=lambda w: PIPELINE.gpu_hours_label(w.paper, w.exp),

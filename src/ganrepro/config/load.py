@@ -12,7 +12,6 @@ import yaml
 from ..errors import ConfigError
 from .schema import validate
 
-PAPERS = ("r3gan",)  # papers with an experiment registry; EpiGRAF and INR-multistage plug in here
 
 
 def params_root() -> Path:
@@ -92,6 +91,17 @@ def _load_schema(root: Path, name: str) -> dict:
     return read_yaml(root / "schema" / f"{name}.schema.yaml")
 
 
+def paper_names(root: Path) -> tuple[str, ...]:
+    """The registered papers: one experiments file each in params/experiments/ (the only list of papers)."""
+    return tuple(sorted(p.stem for p in (root / "experiments").glob("*.yaml")))
+
+
+def experiments_schema(root: Path, paper: str) -> dict:
+    """A paper's own schema (params/schema/<paper>.experiments.schema.yaml) or the generic one."""
+    own = root / "schema" / f"{paper}.experiments.schema.yaml"
+    return read_yaml(own) if own.is_file() else _load_schema(root, "experiments")
+
+
 @functools.lru_cache(maxsize=4)
 def _load(root: str) -> Params:
     rootp = Path(root)
@@ -106,33 +116,46 @@ def _load(root: str) -> Params:
     ds_path = rootp / "datasets.yaml"
     ds = read_yaml(ds_path)
     validate(ds, _load_schema(rootp, "datasets"), ds_path)
-    exp_schema = _load_schema(rootp, "experiments")
     experiments, reported = {}, {}
-    for paper in PAPERS:
+    for paper in paper_names(rootp):
         path = rootp / "experiments" / f"{paper}.yaml"
         data = read_yaml(path)
-        validate(data, exp_schema, path)
-        _check_references(data, ds["datasets"], path)
-        experiments[paper] = data
+        validate(data, experiments_schema(rootp, paper), path)
+        if data["paper"] != paper:
+            raise ConfigError(f"{path}: paper {data['paper']!r} must equal the file name {paper!r}.")
         rep_path = rootp / "reported" / f"{paper}.yaml"
-        if rep_path.is_file():
-            reported[paper] = read_yaml(rep_path)
+        rep = read_yaml(rep_path) if rep_path.is_file() else {}
+        _check_references(data, ds["datasets"], rep, path, rep_path)
+        experiments[paper] = data
+        if rep:
+            reported[paper] = rep
     return Params(rootp, scales, ds["datasets"], ds.get("instruments", {}), experiments, reported)
 
 
-def _check_references(reg: dict, datasets: dict, path: Path) -> None:
+def _check_references(reg: dict, datasets: dict, reported: dict, path: Path, rep_path: Path) -> None:
+    """Names that point elsewhere must exist: datasets, presets, tables, init_from experiments."""
     for name, preset in reg["presets"].items():
         if "dataset" in preset and preset["dataset"] not in datasets:
             raise ConfigError(
                 f"{path}: presets.{name}.dataset: unknown dataset {preset['dataset']!r}; "
                 f"allowed: {', '.join(sorted(datasets))} (params/datasets.yaml)."
             )
+    tables = reported.get("tables", {})
     for name, exp in reg["experiments"].items():
         if exp["preset"] not in reg["presets"]:
             raise ConfigError(
                 f"{path}: experiments.{name}.preset: unknown preset {exp['preset']!r}; "
                 f"allowed: {', '.join(sorted(reg['presets']))}."
             )
+        for table in exp.get("tables", []):
+            if table not in tables:
+                raise ConfigError(
+                    f"{path}: experiments.{name}.tables: unknown table {table!r}; the paper's tables are "
+                    f"{', '.join(tables) or '(none)'} ({rep_path}). Fix the name or add the table there."
+                )
+        src = exp.get("init_from")
+        if src is not None and src not in reg["experiments"]:
+            raise ConfigError(f"{path}: experiments.{name}.init_from: unknown experiment {src!r} of this paper.")
 
 
 def load_params(root: str | os.PathLike | None = None) -> Params:

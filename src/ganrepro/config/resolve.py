@@ -8,9 +8,11 @@ so that parameter counts can always be reported at the paper's widths.
 
 from __future__ import annotations
 
-import math
 
+from .. import paths
 from ..errors import ConfigError
+from ..models.registry import get_family
+from ..objectives import get_objective, import_modules
 from .load import Params, load_params
 from .merge import deep_merge
 
@@ -49,39 +51,10 @@ def _merge_model(layers: list[dict]) -> dict:
     return model
 
 
-def _scaled_width(width: int, scale: dict) -> int:
-    return max(scale["min_width"], int(round(width / scale["width_divisor"])))
-
-
-def _cap(value: int, cap: int | None) -> int:
-    return value if cap is None else min(value, cap)
-
-
 def scale_model(model: dict, *, resolution: int, paper_resolution: int, scale: dict) -> dict:
     """The architecture trained at this scale (same family, same knobs, fewer/narrower channels)."""
-    m = dict(model)
-    if m["family"] == "r3gan":
-        n_stages = int(math.log2(resolution)) - 1
-        if len(m["widths"]) != int(math.log2(paper_resolution)) - 1:
-            raise ConfigError(
-                f"model.widths has {len(m['widths'])} entries but resolution {paper_resolution} needs "
-                f"{int(math.log2(paper_resolution)) - 1} (one per stage from 4x4 up)."
-            )
-        m["widths"] = [_scaled_width(w, scale) for w in m["widths"][:n_stages]]
-        if m.get("c_embed_dim_d") is not None:
-            m["c_embed_dim_d"] = _scaled_width(m["c_embed_dim_d"], scale)
-        m["z_dim"] = _cap(m["z_dim"], scale.get("z_dim_max"))
-        m["c_embed_dim_g"] = _cap(m["c_embed_dim_g"], scale.get("z_dim_max"))
-        if m.get("group_size"):
-            expanded = [max(1, int(w * m["expansion"])) for w in m["widths"]]
-            m["group_size"] = min(m["group_size"], math.gcd(*expanded))
-    elif m["family"] == "stylegan2":
-        m["channel_base"] = max(scale["min_width"] * 4, int(round(m["channel_base"] / scale["width_divisor"])))
-        m["channel_max"] = _scaled_width(m["channel_max"], scale)
-        m["z_dim"] = _cap(m["z_dim"], scale.get("z_dim_max"))
-        if "w_dim" in m:
-            m["w_dim"] = _cap(m["w_dim"], scale.get("z_dim_max"))
-    return m
+    family = get_family(model["family"])
+    return family.scale_knobs(model, resolution=resolution, paper_resolution=paper_resolution, scale=scale)
 
 
 def _dataset_block(params: Params, key: str, scale: dict, resolution: int) -> dict:
@@ -93,7 +66,7 @@ def _dataset_block(params: Params, key: str, scale: dict, resolution: int) -> di
         "resolution": resolution,
         "channels": ds["channels"],
         "num_classes_paper": ds["num_classes"],
-        "path": f"data/{scale['name']}/{key}",
+        "path": paths.dataset_dir(scale["name"], key),
     }
     if scale["data"] == "embedded":
         st = ds["standin"]
@@ -140,13 +113,45 @@ def _stable_seed(text: str) -> int:
 
 
 def instrument_paths(scale_name: str) -> dict:
-    base = f"data/{scale_name}/instruments"
     return {
-        "dir": base,
-        "feature_cnn": f"{base}/feature_cnn.pt",
-        "digit_cnn": f"{base}/digit_cnn.pt",
-        "extractor_data": f"data/{scale_name}/instrument-shapes",
+        "dir": paths.instruments_dir(scale_name),
+        "feature_cnn": paths.instrument(scale_name, "feature_cnn"),
+        "digit_cnn": paths.instrument(scale_name, "digit_cnn"),
     }
+
+
+def resolve_schedule(sched: dict, *, time_ratio: float, gamma_factor: float) -> dict:
+    """Params' schedule -> ``{name: {curve, start, end, kimg}}`` (``training/schedules.py``).
+
+    An entry is ``[start, end]`` (a cosine over the run's ``burnin_mimg``: R3GAN's burn-in) or
+    ``{curve: cosine|linear|constant, start, end, mimg}``. Every span is compressed by the scale's
+    time ratio. Entries named ``*_mimg`` are durations: renamed ``*_kimg`` and compressed too.
+    Entries named ``gamma`` (penalty weights) follow the scale's resolution rule for gamma.
+    """
+    burnin_kimg = float(sched.get("burnin_mimg", 0.0)) * 1000.0 * time_ratio
+    out = {}
+    for name, entry in sched.items():
+        if name == "burnin_mimg":
+            continue
+        if isinstance(entry, dict):
+            e = {"curve": entry["curve"], "start": float(entry["start"]),
+                 "end": float(entry.get("end", entry["start"])),
+                 "kimg": float(entry.get("mimg", 0.0)) * 1000.0 * time_ratio}
+        else:
+            e = {"curve": "cosine", "start": float(entry[0]), "end": float(entry[1]), "kimg": burnin_kimg}
+        if name.endswith("_mimg"):
+            name = name[: -len("_mimg")] + "_kimg"
+            e["start"], e["end"] = e["start"] * 1000.0 * time_ratio, e["end"] * 1000.0 * time_ratio
+        if name == "gamma":
+            e["start"], e["end"] = e["start"] * gamma_factor, e["end"] * gamma_factor
+        out[name] = e
+    return out
+
+
+def resolve_optim(optim: dict) -> dict:
+    """Per-network Adam settings; a string value names a schedule entry (``lr``, ``beta2``)."""
+    shared = {"lr": "lr", "beta1": optim.get("beta1", 0.0), "beta2": "beta2", "eps": optim.get("eps", 1e-8)}
+    return {net: {**shared, **optim.get(net, {})} for net in ("G", "D")}
 
 
 def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | None = None) -> dict:
@@ -162,18 +167,8 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
     time_ratio = kimg / paper_kimg
     batch = scale["batch"] or run["batch"]
 
-    sched = run["schedule"]
     gamma_factor = (resolution / paper_res) ** 2 if scale["gamma_scaling"] == "quadratic" else 1.0
-    schedule = {
-        "burnin_kimg": sched["burnin_mimg"] * 1000.0 * time_ratio,
-        "lr": list(sched["lr"]),
-        "beta2": list(sched["beta2"]),
-        "gamma": [g * gamma_factor for g in sched["gamma"]],
-        "gamma_factor": gamma_factor,
-        "ema_halflife_kimg": [h * 1000.0 * time_ratio for h in sched["ema_halflife_mimg"]],
-        "aug_p": list(sched["aug_p"]),
-        "time_ratio": time_ratio,
-    }
+    schedule = resolve_schedule(run["schedule"], time_ratio=time_ratio, gamma_factor=gamma_factor)
 
     dataset = _dataset_block(params, ds_key, scale, resolution)
     model_paper = dict(run["model"])
@@ -186,19 +181,28 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
         extractor = {"kind": "inception", "weights": None, "tag": "inception"}
         pr_extractor = {"kind": "vgg16", "weights": None, "tag": "vgg16"}  # as in the StyleGAN/R3GAN code
 
-    run_dir = f"runs/{scale_name}/{paper}/{experiment}"
+    import_modules(reg.get("modules", []))
+    get_objective(run["objective"])  # fails here, naming the objective, if it is not registered
+    run_dir = paths.run_dir(scale_name, paper, experiment)
+    init_from = None
+    if run.get("init_from"):
+        init_from = {"experiment": run["init_from"],
+                     "network": paths.network(scale_name, paper, run["init_from"]),
+                     "identity": _init_identity(params, paper, run["init_from"], scale_name)}
     return {
         "paper": paper,
         "experiment": experiment,
         "scale": scale_name,
         "tables": list(run["tables"]),
         "preset": run["preset"],
+        "objective": run["objective"],
         "seed": run["seed"],
+        "init_from": init_from,
         "dataset": dataset,
         "model": model,
         "model_paper": model_paper,
         "loss": dict(run["loss"]),
-        "optim": dict(run["optim"]),
+        "optim": resolve_optim(run["optim"]),
         "schedule": schedule,
         "augment": run["augment"],
         "xflip": run["xflip"],
@@ -213,6 +217,10 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "snapshot_ticks": scale["snapshot_ticks"],
             "device": scale["device"],
             "mixed_precision": run["mixed_precision"],
+            "threads": run.get("threads", scale.get("threads", 1)),
+            "sanitize_gradients": run.get("sanitize_gradients", True),  # official: non-finite grads -> finite
+            "time_ratio": time_ratio,
+            "gamma_factor": gamma_factor,
         },
         "eval": {
             "kind": run["eval"]["kind"],
@@ -228,11 +236,18 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
         "resources": {"gpus": run["gpus"], "gpu_hours_paper": _gpu_hours(params, paper, ds_key, run)},
         "paths": {
             "run_dir": run_dir,
-            "network": f"{run_dir}/network.pt",
-            "result": f"{run_dir}/result.json",
-            "metrics": f"results/metrics/{scale_name}/{paper}/{experiment}.json",
+            "network": paths.network(scale_name, paper, experiment),
+            "result": paths.result(scale_name, paper, experiment),
+            "metrics": paths.metrics(scale_name, paper, experiment),
         },
     }
+
+
+def _init_identity(params: Params, paper: str, experiment: str, scale_name: str) -> str:
+    """The identity of the run a stage starts from: part of this run's identity (a changed predecessor reruns it)."""
+    from ..training.state import run_identity
+
+    return run_identity(resolve_run(paper, experiment, scale_name, params))
 
 
 def _gpu_hours(params: Params, paper: str, ds_key: str, run: dict) -> float | None:

@@ -107,22 +107,35 @@ def load_batch(archive: Archive, indices: np.ndarray, device: str | torch.device
 
 
 class BatchStream:
-    """The training loop's view of an archive: ``stream.batch(start_image)`` -> (images, labels).
+    """The training loop's view of an archive: ``stream.batch(start_image)`` -> dict of tensors.
 
-    Stateless apart from its settings, so resuming only needs the images-shown counter.
+    The dict holds ``images`` (float [B, C, H, W] in [-1, 1]), ``labels`` (int64 [B]) and every
+    per-image array named in ``arrays`` (e.g. ``poses``), all for the same stream positions. With
+    x-flips on, ``mirror={name: fn}`` maps a flipped image's array row to its mirror (EpiGRAF negates
+    the yaw of a mirrored image). Stateless apart from its settings, so resuming only needs the
+    images-shown counter.
     """
 
     def __init__(self, archive: Archive, *, seed: int, batch_size: int, xflip: bool = False,
-                 device: str | torch.device = "cpu"):
+                 device: str | torch.device = "cpu", arrays: tuple[str, ...] = (), mirror: dict | None = None):
         self.archive, self.seed, self.batch_size = archive, _check_seed(seed), int(batch_size)
         self.xflip, self.device = bool(xflip), device
+        self.arrays, self.mirror = tuple(arrays), dict(mirror or {})
 
     def indices(self, start_image: int) -> np.ndarray:
         return batch_indices(len(self.archive), self.seed, start_image, self.batch_size)
 
-    def batch(self, start_image: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, start_image: int) -> dict[str, torch.Tensor]:
         mask = xflip_mask(self.seed, start_image, self.batch_size) if self.xflip else None
-        return load_batch(self.archive, self.indices(start_image), self.device, mask)
+        idx = self.indices(start_image)
+        images, labels = load_batch(self.archive, idx, self.device, mask)
+        out = {"images": images, "labels": labels}
+        for name in self.arrays:
+            values = np.array(self.archive[name][idx])
+            if mask is not None and name in self.mirror and mask.any():
+                values[mask] = self.mirror[name](values[mask])
+            out[name] = torch.from_numpy(values).to(self.device)
+        return out
 
 
 class ImageDataset(torch.utils.data.Dataset):

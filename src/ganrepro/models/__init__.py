@@ -1,31 +1,24 @@
-"""Generator/discriminator networks: StyleGAN2 (R3GAN configs A, B) and R3GAN (configs D, E).
+"""Generator/discriminator networks, by family (``models/registry.py``).
 
 ``build_networks(arch, resolution=..., img_channels=..., num_classes=...) -> (G, D)``:
 ``G(z, c=None) -> images [N, C, H, W]`` (attributes ``z_dim``, ``c_dim``),
 ``D(x, c=None) -> logits [N]``; ``c`` is an int64 class index tensor or None.
 StyleGAN2 generators with a mapping network also have ``G.mapping(z, c, truncation_psi)``,
-``G.num_ws`` and ``G.synthesis(ws, noise_mode)``; test for them with ``hasattr(G, "mapping")``.
+``G.num_ws`` and ``G.synthesis(ws, noise_mode)``, and say so with ``G.style_mixing_capable``.
+Built-in families: ``stylegan2`` (R3GAN configs A, B) and ``r3gan`` (configs D, E), in ``builtin.py``;
+a paper's own families register from its modules.
 """
 
 from torch import nn
 
-from .arch import DEFAULTS, FAMILIES, knob_names, resolve_arch, split_knobs
-from .r3gan import R3GANDiscriminator, R3GANGenerator
-from .stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
-
-_CLASSES = {
-    "stylegan2": (StyleGAN2Generator, StyleGAN2Discriminator),
-    "r3gan": (R3GANGenerator, R3GANDiscriminator),
-}
+from .arch import DEFAULTS
+from .registry import FAMILIES, get_family, register_family
 
 
 def build_networks(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
     """(G, D) for the ``model`` config ``arch``; raises ConfigError on unknown/invalid knobs."""
-    family, knobs = resolve_arch(arch, resolution=resolution, img_channels=img_channels, num_classes=num_classes)
-    g_kwargs, d_kwargs = split_knobs(family, knobs)
-    generator_cls, discriminator_cls = _CLASSES[family]
-    size = dict(resolution=resolution, img_channels=img_channels, num_classes=num_classes)
-    return generator_cls(**size, **g_kwargs), discriminator_cls(**size, **d_kwargs)
+    family = get_family(arch.get("family") if isinstance(arch, dict) else None)
+    return family.build(arch, resolution=resolution, img_channels=img_channels, num_classes=num_classes)
 
 
 def count_params(module: nn.Module) -> int:
@@ -33,4 +26,4 @@ def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-__all__ = ["DEFAULTS", "FAMILIES", "build_networks", "count_params", "knob_names"]
+__all__ = ["DEFAULTS", "FAMILIES", "build_networks", "count_params", "get_family", "register_family"]

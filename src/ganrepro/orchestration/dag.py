@@ -1,6 +1,7 @@
 """The pipeline's DAG as data, derived from params/: used by the Snakefile, dvc.yaml and `ganrepro plan`.
 
-Every path a rule declares comes from here, so Snakemake, DVC and the CLI agree on one layout.
+Every path a rule declares comes from ``ganrepro.paths`` through here, so Snakemake, DVC and the CLI
+agree on one layout. The papers are the files in params/experiments/ (nothing else lists them).
 """
 
 from __future__ import annotations
@@ -10,17 +11,37 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 
+from .. import paths
 from ..config import instrument_paths, list_experiments, load_params, resolve_run
 from ..config.load import Params
+from ..errors import ConfigError
 
-# Tables regenerated per paper, and the figures: (paper -> names). Table names match params/reported.
-FIGURES = {"r3gan": ["fig1_g_loss", "training_curves"]}
+
+def all_papers(params: Params | None = None) -> tuple[str, ...]:
+    return tuple((params or load_params()).experiments)
+
+
+def normalize_papers(value, params: Params | None = None) -> tuple[str, ...]:
+    """`--config papers=...` as a tuple of known papers: a list, "all", or a comma-separated string."""
+    known = all_papers(params)
+    if value in (None, "all", ["all"]):
+        return known
+    names = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value)
+    unknown = [p for p in names if p not in known]
+    if unknown or not names:
+        raise ConfigError(f"unknown paper(s) {', '.join(map(repr, unknown)) or '(none given)'} in --config papers=...; "
+                          f"allowed: {', '.join(known)} (one file each in params/experiments/). "
+                          f"Write e.g. --config 'papers=[{known[0]}]' or papers={','.join(known)}.")
+    return tuple(names)
 
 
 @dataclass
 class PipelineDAG:
     scale: str
-    papers: tuple[str, ...] = ("r3gan",)
+    papers: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        self.papers = normalize_papers(self.papers, self.params)
 
     @cached_property
     def params(self) -> Params:
@@ -41,8 +62,11 @@ class PipelineDAG:
     def datasets(self) -> list[str]:
         return sorted({cfg["dataset"]["key"] for cfg in self.runs.values()})
 
+    def paper_datasets(self, paper: str) -> list[str]:
+        return sorted({self.run(paper, e)["dataset"]["key"] for e in self.experiments(paper)})
+
     def tables(self, paper: str) -> list[str]:
-        return list(self.params.reported[paper]["tables"])
+        return list(self.params.reported.get(paper, {}).get("tables", {}))
 
     def table_experiments(self, paper: str, table: str) -> list[str]:
         rows = self.params.reported[paper]["tables"][table]["rows"]
@@ -51,11 +75,21 @@ class PipelineDAG:
         return sorted(set(from_rows) | set(from_exps))
 
     def figures(self, paper: str) -> list[str]:
-        return FIGURES.get(paper, [])
+        from ..reports.figures import figure_builders
 
-    # --- paths ---------------------------------------------------------------------------------
+        return list(figure_builders(paper))
+
+    # --- paths (all from ganrepro.paths) ---------------------------------------------------------
     def dataset_manifest(self, key: str) -> str:
-        return f"data/{self.scale}/{key}/manifest.json"
+        return paths.dataset_manifest(self.scale, key)
+
+    def train_inputs(self, paper: str, experiment: str) -> list[str]:
+        """What a training job needs: its dataset, and the network of the run it starts from (a stage)."""
+        cfg = self.run(paper, experiment)
+        inputs = [self.dataset_manifest(cfg["dataset"]["key"])]
+        if cfg.get("init_from"):
+            inputs.append(cfg["init_from"]["network"])
+        return inputs
 
     def instruments(self, paper: str, experiment: str) -> list[str]:
         """Files the evaluation of this run needs besides the network (classifier / extractor)."""
@@ -67,22 +101,37 @@ class PipelineDAG:
     def instrument_paths(self) -> dict:
         return instrument_paths(self.scale)
 
+    def network(self, paper: str, experiment: str) -> str:
+        return paths.network(self.scale, paper, experiment)
+
+    def result(self, paper: str, experiment: str) -> str:
+        return paths.result(self.scale, paper, experiment)
+
+    def metrics(self, paper: str, experiment: str) -> str:
+        return paths.metrics(self.scale, paper, experiment)
+
+    def table_metrics(self, paper: str, table: str) -> list[str]:
+        return [self.metrics(paper, e) for e in self.table_experiments(paper, table)]
+
     def param_counts(self, paper: str) -> str:
-        return f"results/metrics/params/{paper}.json"
+        return paths.param_counts(paper)
 
     def table_files(self, paper: str, table: str) -> list[str]:
         """CSV (long format), markdown (the paper's layout), JSON (reproduced cells: DVC metrics)."""
-        return [f"results/tables/{paper}/{table}.{ext}" for ext in ("csv", "md", "json")]
+        return [paths.table(paper, table, ext) for ext in ("csv", "md", "json")]
 
     def figure_file(self, paper: str, figure: str) -> str:
-        return f"results/figures/{paper}/{figure}.png"
+        return paths.figure(paper, figure)
+
+    def figure_files(self, paper: str) -> list[str]:
+        return [self.figure_file(paper, f) for f in self.figures(paper)]
 
     def final_targets(self) -> list[str]:
         out = []
         for paper in self.papers:
             for table in self.tables(paper):
                 out += self.table_files(paper, table)
-            out += [self.figure_file(paper, f) for f in self.figures(paper)]
+            out += self.figure_files(paper)
         return out
 
     # --- rerun triggers and resources ------------------------------------------------------------
@@ -97,6 +146,12 @@ class PipelineDAG:
         cfg = self.run(paper, experiment)
         return cfg["resources"]["gpus"] if cfg["train"]["device"] == "cuda" else 0
 
+    def threads(self, paper: str | None = None, experiment: str | None = None) -> int:
+        """CPU threads of a job: the scale's (or the run's) setting, so every launcher gets the same numerics."""
+        if paper and experiment:
+            return int(self.run(paper, experiment)["train"]["threads"])
+        return int(self.params.scale(self.scale).get("threads", 1))
+
     def train_launcher(self, paper: str, experiment: str) -> str:
         """`ganrepro`, or torchrun with one process per GPU when a training job has several."""
         gpus = self.gpus(paper, experiment)
@@ -104,16 +159,20 @@ class PipelineDAG:
             return "ganrepro"
         return f"torchrun --standalone --nproc_per_node={gpus} -m ganrepro.cli"
 
-    def gpu_hours_label(self, paper: str, experiment: str) -> str:
-        """GPU-hours this job is expected to take (paper compute x share of images shown), for display."""
+    def gpu_hours(self, paper: str, experiment: str) -> float | None:
+        """GPU-hours this job is expected to take (paper compute x share of images shown)."""
         cfg = self.run(paper, experiment)
         hours = cfg["resources"]["gpu_hours_paper"]
-        return "n/a" if not hours else f"{hours * cfg['schedule']['time_ratio']:.1f}"
+        return hours * cfg["train"]["time_ratio"] if hours else None
+
+    def gpu_hours_label(self, paper: str, experiment: str) -> str:
+        hours = self.gpu_hours(paper, experiment)
+        return "n/a" if hours is None else f"{hours:.1f}"
 
     def budget_summary(self) -> str:
         from .plan import format_plan, plan_jobs
 
-        return format_plan(plan_jobs(self.scale, list(self.papers)), self.scale).splitlines()[-1]
+        return format_plan(plan_jobs(self), self.scale).splitlines()[-1]
 
     def runtime_minutes(self, paper: str, experiment: str) -> int:
         """Wall-time request for a training job: the paper's GPU-hours spread over its GPUs, +25%."""

@@ -62,7 +62,9 @@ ENTRY_MODULES = {
     "figures": "ganrepro.reports.figures",
 }
 
-ENV = "OMP_NUM_THREADS=1"  # Snakemake's `OMP_NUM_THREADS={threads}` with its default of one thread
+def _env(dag: PipelineDAG) -> str:
+    """Snakemake's `OMP_NUM_THREADS={threads}`: the scale's thread count (the loop also sets torch's)."""
+    return f"OMP_NUM_THREADS={dag.threads()}"
 
 
 def _repo_root() -> Path:
@@ -76,9 +78,15 @@ def default_scale() -> str:
     return read_yaml(cfg)["scale"] if cfg.is_file() else "smoke"
 
 
-def _default_papers() -> tuple[str, ...]:
+def _default_papers():
+    """workflow/config.yaml's `papers` (normally "all": every file in params/experiments/)."""
     cfg = _repo_root() / "workflow" / "config.yaml"
-    return tuple(read_yaml(cfg)["papers"]) if cfg.is_file() else ("r3gan",)
+    return read_yaml(cfg)["papers"] if cfg.is_file() else "all"
+
+
+def _paper_deps(paper: str) -> list[str]:
+    """The paper's own package (objective, figures, settings), imported by name at run time."""
+    return code_deps(f"ganrepro.papers.{paper}") if _module_path(f"ganrepro.papers.{paper}") else []
 
 
 # --- source dependencies: static import closure ---------------------------------------------------
@@ -188,6 +196,7 @@ def _run_params(dag: PipelineDAG, paper: str, exp: str, kind: str) -> list[dict]
 def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str, dict]:
     """Stage name -> DVC stage definition, in execution order (names: kind[_paper][_item])."""
     dag = PipelineDAG(scale, papers or _default_papers())
+    ENV = _env(dag)
     inst = dag.instrument_paths()
     stages: dict[str, dict] = {}
 
@@ -223,11 +232,10 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
 
     for (paper, exp), cfg in dag.runs.items():
         paths = cfg["paths"]
-        manifest = dag.dataset_manifest(cfg["dataset"]["key"])
         stages[f"train_{paper}_{exp}"] = {
             "desc": f"train {paper}/{exp} at scale {scale} (resumes from state.pt, which is not an out)",
             "cmd": f"{ENV} {dag.train_launcher(paper, exp)} train --paper {paper} --experiment {exp} --scale {scale} --no-progress",
-            "deps": [manifest] + code_deps(ENTRY_MODULES["train"]),
+            "deps": dag.train_inputs(paper, exp) + code_deps(ENTRY_MODULES["train"]) + _paper_deps(paper),
             "params": _run_params(dag, paper, exp, "train"),
             "outs": [_out(paths["network"], persist=True), _out(paths["result"], persist=True)],
         }
@@ -237,7 +245,8 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
             "desc": f"evaluate {paper}/{exp} at scale {scale}",
             "cmd": f"{ENV} ganrepro evaluate --paper {paper} --experiment {exp} --scale {scale}",
             "deps": [paths["network"], paths["result"], *dag.instruments(paper, exp),
-                     dag.dataset_manifest(cfg["dataset"]["key"])] + code_deps(ENTRY_MODULES["evaluate"]),
+                     dag.dataset_manifest(cfg["dataset"]["key"])] + code_deps(ENTRY_MODULES["evaluate"])
+            + _paper_deps(paper),
             "params": _run_params(dag, paper, exp, "evaluate"),
             "outs": [_out(paths["metrics"])],
         }
@@ -258,8 +267,8 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
             stages[f"table_{paper}_{table}"] = {
                 "desc": f"{paper} {table} at scale {scale}: reproduced beside reported",
                 "cmd": f"{ENV} ganrepro tables --paper {paper} --scale {scale} --table {table}",
-                "deps": [f"results/metrics/{scale}/{paper}/{e}.json" for e in dag.table_experiments(paper, table)]
-                + [counts] + code_deps(ENTRY_MODULES["table"]),
+                "deps": dag.table_metrics(paper, table) + [counts] + code_deps(ENTRY_MODULES["table"])
+                + _paper_deps(paper),
                 "params": [{f"params/reported/{paper}.yaml": [f"tables.{table}"]}],
                 "outs": [_out(f) for f in files if f not in metrics],
                 **({"metrics": [_out(f) for f in metrics]} if metrics else {}),
@@ -270,7 +279,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
                 "desc": f"{paper} figures at scale {scale} (training curves of every run)",
                 "cmd": f"{ENV} ganrepro figures --paper {paper} --scale {scale}",
                 "deps": [dag.run(paper, e)["paths"]["result"] for e in dag.experiments(paper)]
-                + code_deps(ENTRY_MODULES["figures"]),
+                + code_deps(ENTRY_MODULES["figures"]) + _paper_deps(paper),
                 "plots": [_out(f) for f in figures],
             }
     return stages

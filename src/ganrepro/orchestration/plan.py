@@ -1,15 +1,15 @@
-"""`ganrepro plan`: every training job of a scale with its GPUs and a GPU-hour estimate, plus a budget."""
+"""`ganrepro plan`: every training job of a scale with its GPUs and a GPU-hour estimate, plus a budget.
+
+Takes a built ``PipelineDAG`` (no import of dag.py here: the DAG imports this module lazily).
+"""
 
 from __future__ import annotations
 
-from .dag import PipelineDAG
 
-
-def plan_jobs(scale: str, papers: list[str] | None = None) -> list[dict]:
-    dag = PipelineDAG(scale, tuple(papers or ("r3gan",)))
+def plan_jobs(dag) -> list[dict]:
     jobs = []
     for (paper, exp), cfg in dag.runs.items():
-        gph = cfg["resources"]["gpu_hours_paper"]
+        gph = dag.gpu_hours(paper, exp)
         jobs.append({
             "paper": paper,
             "experiment": exp,
@@ -19,17 +19,17 @@ def plan_jobs(scale: str, papers: list[str] | None = None) -> list[dict]:
             "kimg": cfg["train"]["kimg"],
             "batch": cfg["train"]["batch"],
             "gpus": dag.gpus(paper, exp),
-            "gpu_hours": round(gph * cfg["schedule"]["time_ratio"], 2) if gph else None,
+            "gpu_hours": round(gph, 2) if gph is not None else None,
             "runtime_minutes": dag.runtime_minutes(paper, exp),
         })
     return jobs
 
 
 def format_plan(jobs: list[dict], scale: str) -> str:
-    lines = [f"{'job':<32} {'dataset':<13} {'res':>4} {'kimg':>9} {'batch':>5} {'GPUs':>4} {'GPU-h':>9}"]
+    lines = [f"{'job':<40} {'dataset':<15} {'res':>4} {'kimg':>9} {'batch':>5} {'GPUs':>4} {'GPU-h':>9}"]
     for j in jobs:
         gph = f"{j['gpu_hours']:.1f}" if j["gpu_hours"] is not None else "n/a"
-        lines.append(f"{j['paper'] + '/' + j['experiment']:<32} {j['dataset']:<13} {j['resolution']:>4} "
+        lines.append(f"{j['paper'] + '/' + j['experiment']:<40} {j['dataset']:<15} {j['resolution']:>4} "
                      f"{j['kimg']:>9.1f} {j['batch']:>5} {j['gpus']:>4} {gph:>9}")
     total = sum(j["gpu_hours"] or 0 for j in jobs)
     lines.append("")

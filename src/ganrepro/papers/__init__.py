@@ -1,1 +1,44 @@
-"""Paper-specific code: objectives, table and figure builders (one sub-package per paper)."""
+"""Paper-specific code: objectives, table and figure builders (one sub-package per paper).
+
+A paper's package (``ganrepro.papers.<paper>``, or a module its params list under ``modules:``)
+registers what the generic report code cannot know::
+
+    register_paper("r3gan", figures={"fig1_g_loss": fig1}, settings=used_settings)
+
+* ``figures``: figure name -> ``fn(paper, scale, out_dir) -> Path`` (PNG under results/figures/<paper>/);
+* ``settings``: ``fn(paper, experiment, scale) -> dict`` for tables whose cells are the settings used
+  (``source: settings`` in params/reported, e.g. R3GAN's Table 9).
+The generic figures (training curves, sample grids) need no registration.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class PaperHooks:
+    name: str
+    figures: dict[str, Callable] = field(default_factory=dict)
+    settings: Callable | None = None
+
+
+_HOOKS: dict[str, PaperHooks] = {}
+
+
+def register_paper(name: str, *, figures: dict | None = None, settings: Callable | None = None) -> None:
+    _HOOKS[name] = PaperHooks(name, dict(figures or {}), settings)
+
+
+def hooks(paper: str, modules: list[str] | tuple[str, ...] = ()) -> PaperHooks:
+    """The paper's registered hooks (importing its package or listed modules first); empty if none."""
+    if paper not in _HOOKS:
+        for mod in (f"ganrepro.papers.{paper}", *modules):
+            try:
+                importlib.import_module(mod)
+            except ModuleNotFoundError as exc:
+                if exc.name != mod:
+                    raise
+    return _HOOKS.get(paper, PaperHooks(paper))

@@ -13,7 +13,8 @@ import pandas as pd
 
 from ..config import load_params, resolve_run
 from ..utils_io import atomic_write
-from .sources import find_metric, is_number, metrics_record, param_counts, used_settings
+from ..papers import hooks
+from .sources import find_metric, is_number, metrics_record, param_counts
 
 COLUMNS = ["table", "row", "metric", "reported", "reproduced", "delta", "status", "label", "scale",
            "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
@@ -52,13 +53,14 @@ def _commit(git: dict) -> str:
     return git["commit"][:12] + ("+dirty" if git.get("dirty") else "")
 
 
-def _cell(table: str, metric: str, row: dict, cfg: dict | None, record: dict | None, counts: dict) -> dict:
+def _cell(spec: dict, metric: str, row: dict, cfg: dict | None, record: dict | None, counts: dict,
+          settings) -> dict:
     """(reproduced, status, metric_name) for one row x metric."""
     exp = row.get("experiment")
     if not exp:
         return {"reproduced": None, "status": "reported-only", "metric_name": ""}
-    if table == "table9":
-        value = used_settings(cfg["paper"], exp, cfg["scale"]).get(metric)
+    if spec.get("source") == "settings":  # a table of hyperparameters (R3GAN Table 9): the values used
+        value = settings(cfg["paper"], exp, cfg["scale"]).get(metric)
         if metric in PARAM_METRICS:
             c = counts.get(exp, {}).get(PARAM_METRICS[metric])
             return {"reproduced": None if c is None else round(c / 1e6, 3), "status": "paper-width count",
@@ -86,6 +88,7 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
     params = load_params()
     spec = params.reported[paper]["tables"][table]
     counts = param_counts(paper)
+    settings = hooks(paper, params.experiments[paper].get("modules", [])).settings
     lines = []
     for row in spec["rows"]:
         exp = row.get("experiment")
@@ -94,7 +97,7 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
         protocol = _protocol(cfg, record) if cfg else {"scale": scale, "experiment": ""}
         for metric in spec["metrics"]:
             reported = row["reported"].get(metric)
-            cell = _cell(table, metric, row, cfg, record, counts)
+            cell = _cell(spec, metric, row, cfg, record, counts, settings)
             rep = cell["reproduced"]
             delta = rep - reported if is_number(rep) and is_number(reported) else None
             lines.append({
@@ -150,7 +153,16 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
 
 def write_tables(paper: str, scale: str, out: str = "results/tables", table: str | None = None) -> list[Path]:
     params = load_params()
-    names = [table] if table else list(params.reported[paper]["tables"])
+    known = list(params.reported.get(paper, {}).get("tables", {}))
+    if table is not None and table not in known:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"unknown table {table!r} of {paper}; allowed: {', '.join(known) or '(none)'} "
+                          f"(params/reported/{paper}.yaml).")
+    names = [table] if table else known
+    from ..utils_io import ensure_writable_dir
+
+    ensure_writable_dir(Path(out) / paper)  # fail before building anything
     written = []
     for name in names:
         df = build_table(paper, name, scale)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..paths import fidelity_cache
 from ..config import resolve_run
 from ..data import open_archive
 from ..errors import GanreproError, ResultFileError
@@ -72,7 +73,7 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
             images = sample_images(G, ev["mode_samples"], seed=EVAL_SEED, labels=None, device=device)
             record["metrics"] = compute_modes(images, classifier, tag=Path(ev["digit_classifier"]).stem, seed=EVAL_SEED)
         else:
-            cache_dir = ensure_writable_dir(f"data/{scale}/fidelity-cache")
+            cache_dir = ensure_writable_dir(fidelity_cache(scale))
             for spec in (ev["extractor"], ev["pr_extractor"]):
                 if spec is not None and spec.get("weights"):
                     _load_checked(spec["weights"], "feature extractor",

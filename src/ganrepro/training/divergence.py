@@ -19,10 +19,13 @@ class DivergenceGuard:
         self.patience = patience
         self.strikes = 0
 
-    def check(self, *, step: int, kimg: float, losses: dict, fake_grad_sq: float) -> None:
+    def check(self, *, step: int, kimg: float, losses: dict, fake_grad_sq: float | None) -> None:
+        """Raise TrainingDiverged; `fake_grad_sq` None: the objective does not measure it (losses only)."""
         for name, value in losses.items():
             if not math.isfinite(value):
                 raise TrainingDiverged(f"non-finite {name} ({value})", step, kimg)
+        if fake_grad_sq is None:
+            return
         if not math.isfinite(fake_grad_sq):
             raise TrainingDiverged("non-finite gradient of D on fakes", step, kimg)
         self.strikes = self.strikes + 1 if fake_grad_sq > self.grad_norm_max else 0
