@@ -173,6 +173,8 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
     dataset = _dataset_block(params, ds_key, scale, resolution)
     model_paper = dict(run["model"])
     model = scale_model(model_paper, resolution=resolution, paper_resolution=paper_res, scale=scale)
+    if model.get("reduced_precision_stages") and (scale["device"] == "cpu" or run["mixed_precision"] != "bf16"):
+        model["reduced_precision_stages"] = 0  # bf16 stages only where they pay off (CUDA, bf16 runs): fp32 on CPU
     instruments = instrument_paths(scale_name)
     if scale["extractor"]["kind"] == "cnn":
         extractor = {"kind": "cnn", "weights": instruments["feature_cnn"], "tag": f"cnn_shapes{resolution}"}

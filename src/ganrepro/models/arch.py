@@ -4,13 +4,10 @@ An ``arch`` dict is the ``model`` section of an experiment: ``{"family": ..., kn
 Missing knobs take the defaults below; unknown knobs and inconsistent values raise ConfigError
 with a message that names the key, the allowed values and the fix.
 
-Knobs where the official code computes something else than the default (kept until the
-refactor's equivalence proof is taken; the official values are in brackets):
-stylegan2 ``conv_clamp`` [256], ``reduced_precision_stages`` [4, StyleGAN2-ADA ``num_fp16_res``],
-``reduced_dtype`` [float16 in StyleGAN2-ADA], ``up_conv`` ["convolution", ``flip_weight=False``],
-``w_avg_beta`` [0.995]; r3gan ``resample_filter`` [[1, 3, 3, 1]: the official code passes
-[1, 2, 1] and convolves it with [1, 1]], ``reduced_precision_stages`` [4, i.e. 3 of 4 stages at
-32x32, 4 of 5 at 64x64, 4 of 7 at 256x256], ``reduced_dtype`` [bfloat16].
+Defaults compute what the official code computes: stylegan2-ada for ``stylegan2`` (conv clamp 256,
+true-convolution upsampling, w average decay 0.995), brownvc/R3GAN for ``r3gan`` (resampling filter
+[1, 3, 3, 1] = [1, 2, 1] convolved with [1, 1]). Reduced precision per stage (official: the 4 highest
+resolutions) is set in params/experiments and turned off by the resolver on CPU or fp32 runs.
 """
 
 import ast
@@ -34,11 +31,11 @@ DEFAULTS = {
         "mbstd_group": 4,
         "g_output_skips": True,
         "resample_filter": [1, 3, 3, 1],
-        "conv_clamp": None,
-        "reduced_precision_stages": 0,
-        "reduced_dtype": "bfloat16",
-        "up_conv": "correlation",
-        "w_avg_beta": 0.998,
+        "conv_clamp": 256,               # stylegan2-ada: conv outputs clamped at +-256 (x gain)
+        "reduced_precision_stages": 0,   # official 4 on GPU: params set it, the resolver zeroes it on CPU
+        "reduced_dtype": "bfloat16",     # CHOICE: official fp16; bf16 (R3GAN: fp16 breaks training)
+        "up_conv": "convolution",        # official transposed convolution (flipped kernel): checkpoints load
+        "w_avg_beta": 0.995,             # stylegan2-ada (0.998 is StyleGAN3's)
     },
     "r3gan": {
         "widths": None,
@@ -49,7 +46,7 @@ DEFAULTS = {
         "c_embed_dim_g": 64,
         "c_embed_dim_d": None,
         "output_skips": False,
-        "resample_filter": [1, 2, 1],
+        "resample_filter": [1, 3, 3, 1],  # official: [1, 2, 1] convolved with [1, 1] (CreateLowpassKernel)
         "reduced_precision_stages": 0,
         "reduced_dtype": "bfloat16",
     },
@@ -84,11 +81,6 @@ _KIND = {
     "reduced_dtype": "one of ['bfloat16', 'float16']", "up_conv": "one of ['correlation', 'convolution']",
     "w_avg_beta": "number in [0, 1]",
 }
-
-
-def knob_names(family: str) -> tuple[str, ...]:
-    """The knobs a family accepts besides "family" (config resolution can drop the others)."""
-    return tuple(DEFAULTS[family])
 
 
 def _is_int(v) -> bool:

@@ -59,7 +59,13 @@ class Objective:
         self.cfg, self.nets, self.archive, self.device = cfg, nets, archive, device
 
     def autocast(self):
-        """bf16 autocast on CUDA when the run asks for mixed precision; a no-op context otherwise."""
+        """bf16 autocast on CUDA for a bf16 run whose networks do not cast per stage themselves.
+
+        Networks with ``reduced_precision_stages`` (the official R3GAN/StyleGAN2 scheme: only the
+        highest resolutions in reduced precision) need no autocast, which would cast every stage.
+        """
+        if self.cfg["model"].get("reduced_precision_stages"):
+            return contextlib.nullcontext()
         if self.device.type == "cuda" and self.cfg["train"]["mixed_precision"] == "bf16":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
