@@ -155,6 +155,12 @@ def _enter_workspace(args) -> None:
     from .paths import workspace_root
 
     os.chdir(workspace_root())
+    if getattr(args, "scale", None) and args.cmd not in ("plan", "validate", "resolve", "dvc-yaml"):
+        import torch
+
+        from .config import load_params
+
+        torch.set_num_threads(int(load_params().scale(args.scale).get("threads", 1)))  # as under Snakemake/DVC
     if getattr(args, "paper", "unset") is None and args.cmd != "plan":
         from .orchestration.dag import all_papers
 

@@ -94,8 +94,11 @@ def _dataset_block(params: Params, key: str, scale: dict, resolution: int) -> di
     return block
 
 
-def scaled_resolution(paper_resolution: int, scale: dict) -> int:
-    return min(paper_resolution, scale["resolution"]) if scale["resolution"] else paper_resolution
+def scaled_resolution(paper_resolution: int, scale: dict, dataset: dict | None = None) -> int:
+    """min(paper resolution, the scale's); an embedded stand-in may set a floor (`standin.min_resolution`)."""
+    res = min(paper_resolution, scale["resolution"]) if scale["resolution"] else paper_resolution
+    floor = (dataset or {}).get("standin", {}).get("min_resolution") if scale["data"] == "embedded" else None
+    return min(paper_resolution, max(res, floor)) if floor else res
 
 
 def dataset_config(key: str, scale_name: str, params: Params | None = None) -> dict:
@@ -104,7 +107,8 @@ def dataset_config(key: str, scale_name: str, params: Params | None = None) -> d
     scale = params.scale(scale_name)
     if key not in params.datasets:
         raise ConfigError(f"unknown dataset {key!r}; allowed: {', '.join(sorted(params.datasets))} (params/datasets.yaml).")
-    return _dataset_block(params, key, scale, scaled_resolution(params.datasets[key]["resolution"], scale))
+    ds = params.datasets[key]
+    return _dataset_block(params, key, scale, scaled_resolution(ds["resolution"], scale, ds))
 
 
 def _stable_seed(text: str) -> int:
@@ -160,7 +164,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
     reg, run = _experiment(params, paper, experiment)
     ds_key = run["dataset"]
     paper_res = params.datasets[ds_key]["resolution"]
-    resolution = scaled_resolution(paper_res, scale)
+    resolution = scaled_resolution(paper_res, scale, params.datasets[ds_key])
 
     paper_kimg = float(run["duration_mimg"]) * 1000.0
     kimg = float(scale["kimg"]) if scale["kimg"] else paper_kimg

@@ -26,7 +26,7 @@ from ganrepro.errors import DatasetError
 log = logging.getLogger(__name__)
 
 SOURCES = ("embedded", "image_folder", "zip", "cifar10", "mnist", "stackedmnist", "imagenet_npz",
-           "imagenet_folder")
+           "imagenet_folder", "camera_folder", "lsun_lmdb")
 _COMMON = {"source": None, "dataset": None, "standin_for": None, "title": None, "seed": 0, "count": None,
            "num_classes": None}
 # Per source: the keys it accepts beyond _COMMON, with defaults (REQUIRED: must be given).
@@ -37,6 +37,8 @@ _KEYS: dict[str, dict[str, Any]] = {
                      "channels": 3, "labels": "auto"},
     "zip": {"path": REQUIRED, "resolution": REQUIRED, "resize_filter": "lanczos", "crop": "center",
             "channels": 3, "labels": "auto"},
+    "camera_folder": {"path": REQUIRED, "resolution": REQUIRED, "resize_filter": "lanczos", "crop": "center"},
+    "lsun_lmdb": {"path": REQUIRED, "resolution": REQUIRED, "resize_filter": "lanczos", "crop": "center"},
     "imagenet_folder": {"path": REQUIRED, "resolution": REQUIRED, "resize_filter": "box", "crop": "center",
                         "labels": "folders"},
     "cifar10": {"path": REQUIRED, "resolution": 32, "resize_filter": "lanczos", "split": "train",
@@ -138,7 +140,24 @@ def _imagenet_npz(s: dict, out_dir: Path, meta: dict) -> Path:
                                 dataset=s["dataset"], standin_for=s["standin_for"], meta=meta)
 
 
+def _camera_folder(s: dict, out_dir: Path, meta: dict) -> Path:
+    from ganrepro.data.real.camera_folder import prepare_camera_folder
+
+    return prepare_camera_folder(s["path"], out_dir, resolution=s["resolution"], resize_filter=s["resize_filter"],
+                                 crop=s["crop"], count=s["count"], seed=s["seed"], num_classes=s["num_classes"],
+                                 dataset=s["dataset"], standin_for=s["standin_for"], meta=meta)
+
+
+def _lsun_lmdb(s: dict, out_dir: Path, meta: dict) -> Path:
+    from ganrepro.data.real.lsun_lmdb import prepare_lsun_lmdb
+
+    return prepare_lsun_lmdb(s["path"], out_dir, resolution=s["resolution"], resize_filter=s["resize_filter"],
+                             crop=s["crop"], count=s["count"], seed=s["seed"], dataset=s["dataset"],
+                             standin_for=s["standin_for"], meta=meta)
+
+
 BUILDERS: dict[str, Callable[[dict, Path, dict], Path]] = {
+    "camera_folder": _camera_folder, "lsun_lmdb": _lsun_lmdb,
     "embedded": _embedded, "image_folder": _image_folder, "zip": _image_folder,
     "imagenet_folder": _imagenet_folder, "cifar10": _torchvision, "mnist": _torchvision,
     "stackedmnist": _torchvision, "imagenet_npz": _imagenet_npz,

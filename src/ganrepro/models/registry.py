@@ -35,9 +35,22 @@ def register_family(name: str, *, build, scale_knobs) -> None:
     FAMILIES[name] = Family(name, build, scale_knobs, build.__module__)
 
 
+def _import_papers() -> None:
+    """Import every paper package: each registers its own families (and objectives) on import."""
+    import pkgutil
+
+    from .. import papers
+
+    for info in pkgutil.iter_modules(papers.__path__):
+        if info.ispkg:
+            importlib.import_module(f"{papers.__name__}.{info.name}")
+
+
 def get_family(name: str) -> Family:
     for mod in _BUILTIN:
         importlib.import_module(mod)
+    if name not in FAMILIES:
+        _import_papers()
     if name not in FAMILIES:
         raise ConfigError(f"model 'family' is {name!r}; registered families: {', '.join(sorted(FAMILIES))}. "
                           f"A paper's family registers with ganrepro.models.registry.register_family().")

@@ -8,6 +8,9 @@ from typing import Any, Callable
 
 from ganrepro.data.archive import write_archive
 from ganrepro.data.embedded.generated import Generated
+from ganrepro.data.embedded.inr_standins import make_animals, make_churches, make_faces
+from ganrepro.data.embedded.objects3d import make_cats3d, make_food3d, make_heads3d, make_plants3d
+from ganrepro.data.embedded.rooms2d import make_rooms2d
 from ganrepro.data.embedded.shapes import make_shapes
 from ganrepro.data.embedded.stacked_digits import digit_images, make_stacked_digits
 from ganrepro.errors import DatasetError
@@ -16,6 +19,16 @@ from ganrepro.errors import DatasetError
 EMBEDDED: dict[str, Callable[..., Generated]] = {
     "stacked_digits": make_stacked_digits,
     "shapes": make_shapes,
+    # EpiGRAF: rendered from 3D geometry at known cameras (poses.npy per image), and a 2D room stand-in
+    "plants3d": make_plants3d,
+    "food3d": make_food3d,
+    "heads3d": make_heads3d,
+    "cats3d": make_cats3d,
+    "rooms2d": make_rooms2d,
+    # Multi-stage INR training: fine-detailed stand-ins for FFHQ, LSUN Church, AFHQ
+    "faces": make_faces,
+    "churches": make_churches,
+    "animals": make_animals,
 }
 
 
