@@ -1,0 +1,8 @@
+"""Multi-stage patch-based training for INR GANs (Lee et al. 2022) on CIPS.
+
+Importing this package registers the ``cips`` model family and the ``inr_multistage`` objective.
+"""
+
+from ganrepro.models.cips import family as _family  # noqa: F401  (registers the model family)
+
+from . import objective as _objective  # noqa: F401  (registers the objective)
