@@ -281,7 +281,8 @@ def test_shapes_classes_are_distinct_to_a_nearest_mean_classifier():
 
 
 def test_make_embedded_and_registry(tmp_path):
-    assert set(EMBEDDED) == {"stacked_digits", "shapes"}
+    assert set(EMBEDDED) == {"stacked_digits", "shapes", "plants3d", "food3d", "heads3d", "cats3d", "rooms2d",
+                             "faces", "churches", "animals"}
     a = open_archive(make_embedded("stacked_digits", tmp_path / "sd", resolution=16, count=64, seed=1,
                                    standin_for="stackedmnist"))
     assert a.manifest["standin_for"] == "stackedmnist" and a.num_classes == 1000

@@ -31,7 +31,7 @@ from ganrepro.utils_io import atomic_write, ensure_writable_dir, write_json
 
 EXP = "t2-c-rpgan-r1"  # FID-evaluated (feature CNN) on the ffhq256 stand-in
 RUN = f"runs/tiny/r3gan/{EXP}"
-KIMG = 1.2  # 150 steps at batch 8: long enough to be interrupted; states every 10 steps
+KIMG = 4.0  # 500 steps at batch 8: long enough to be interrupted on a fast machine; states every 10 steps
 TRAIN = ["train", "--experiment", EXP, "--scale", "tiny", "--no-progress"]
 WAIT_S = 120
 
@@ -331,6 +331,7 @@ def script_checkout(tmp_path):
     (tmp_path / "scripts" / "setup.sh").write_text("exit 0\n")  # the venv below is already set up
     (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
     (tmp_path / "Snakefile").write_text(SNAKEFILE)
+    (tmp_path / "params").symlink_to(REPO / "params")  # a checkout: `ganrepro validate` finds its params
     return tmp_path
 
 

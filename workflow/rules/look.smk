@@ -18,6 +18,7 @@ rule samples:
     output:
         report("results/figures/{paper}/samples/{exp}.png", caption="../report/samples.rst",
                category="{paper}", subcategory="samples"),
+    threads: THREADS
     log:
         "logs/samples/{paper}/{exp}.log",
     shell:
@@ -30,6 +31,7 @@ rule real_samples:
     output:
         report("results/figures/{paper}/samples/real/{dataset}.png", caption="../report/real_samples.rst",
                category="{paper}", subcategory="samples"),
+    threads: THREADS
     log:
         "logs/samples/{paper}/real-{dataset}.log",
     shell:
@@ -39,12 +41,13 @@ rule real_samples:
 
 rule agreement:
     input:
-        lambda w: [f"results/tables/{w.paper}/{t}.csv" for t in PIPELINE.tables(w.paper)],
+        lambda w: [PIPELINE.table_files(w.paper, t)[0] for t in PIPELINE.tables(w.paper)],
     output:
         csv=report("results/tables/{paper}/agreement.csv", caption="../report/agreement.rst",
                    category="{paper}", subcategory="agreement"),
         md=report("results/tables/{paper}/agreement.md", caption="../report/agreement.rst",
                   category="{paper}", subcategory="agreement"),
+    threads: THREADS
     log:
         "logs/agreement/{paper}.log",
     shell:
@@ -53,14 +56,10 @@ rule agreement:
 
 rule overview:
     input:
-        agreement=expand("results/tables/{paper}/agreement.csv", paper=PIPELINE.papers),
-        tables=[f for p in PIPELINE.papers for t in PIPELINE.tables(p) for f in PIPELINE.table_files(p, t)],
-        figures=[PIPELINE.figure_file(p, f) for p in PIPELINE.papers for f in PIPELINE.figures(p)],
-        samples=[f"results/figures/{p}/samples/{e}.png" for p in PIPELINE.papers for e in PIPELINE.experiments(p)],
-        real=sorted({f"results/figures/{p}/samples/real/{PIPELINE.run(p, e)['dataset']['key']}.png"
-                     for p in PIPELINE.papers for e in PIPELINE.experiments(p)}),
+        PIPELINE.overview_inputs(),
     output:
-        report("results/README.md", caption="../report/overview.rst", category="overview"),
+        report(PIPELINE.OVERVIEW, caption="../report/overview.rst", category="overview"),
+    threads: THREADS
     log:
         "logs/overview.log",
     shell:

@@ -126,13 +126,27 @@ class PipelineDAG:
     def figure_files(self, paper: str) -> list[str]:
         return [self.figure_file(paper, f) for f in self.figures(paper)]
 
-    def final_targets(self) -> list[str]:
+    def sample_files(self, paper: str) -> list[str]:
+        """A sample grid per trained run and a grid of real images per dataset it trains on."""
+        runs = [f"{paths.samples_dir(paper)}/{e}.png" for e in self.experiments(paper)]
+        return runs + [f"{paths.samples_dir(paper)}/real/{d}.png" for d in self.paper_datasets(paper)]
+
+    def agreement_files(self, paper: str) -> list[str]:
+        return [paths.table(paper, "agreement", ext) for ext in ("csv", "md")]
+
+    OVERVIEW = f"{paths.RESULTS}/README.md"
+
+    def overview_inputs(self) -> list[str]:
+        """Everything the overview page summarises or links: tables, figures, samples, agreement."""
         out = []
         for paper in self.papers:
             for table in self.tables(paper):
                 out += self.table_files(paper, table)
-            out += self.figure_files(paper)
+            out += self.figure_files(paper) + self.sample_files(paper) + self.agreement_files(paper)
         return out
+
+    def final_targets(self) -> list[str]:
+        return self.overview_inputs() + [self.OVERVIEW]
 
     # --- rerun triggers and resources ------------------------------------------------------------
     def fingerprint(self, paper: str, experiment: str) -> str:

@@ -41,13 +41,13 @@ from .dag import PipelineDAG
 
 # Keys of params/scales/<scale>.yaml each kind of stage depends on. tests/test_dvc.py perturbs every key
 # of every scale file and fails if one that changes a resolved run / dataset is missing here.
-SCALE_KEYS = {
-    "prepare-data": ["data", "resolution", "dataset.count"],
-    "train-extractor": ["resolution", "dataset.extractor_count", "extractor"],
-    "train-digit-classifier": ["resolution", "digit_classifier"],
+SCALE_KEYS = {  # `threads` everywhere: the intra-op thread count changes floating-point results
+    "prepare-data": ["data", "resolution", "dataset.count", "threads"],
+    "train-extractor": ["resolution", "dataset.extractor_count", "extractor", "threads"],
+    "train-digit-classifier": ["resolution", "digit_classifier", "threads"],
     "train": ["device", "data", "resolution", "width_divisor", "min_width", "z_dim_max", "batch", "kimg",
-              "tick_kimg", "snapshot_ticks", "gamma_scaling", "dataset.count"],
-    "evaluate": ["device", "resolution", "extractor.kind", "eval"],
+              "tick_kimg", "snapshot_ticks", "gamma_scaling", "dataset.count", "threads"],
+    "evaluate": ["device", "resolution", "extractor.kind", "eval", "threads"],
 }
 
 # The module each stage's CLI command runs (cli.py only dispatches and is deliberately not a dep).
@@ -60,6 +60,9 @@ ENTRY_MODULES = {
     "count-params": "ganrepro.stages.params_count",
     "table": "ganrepro.reports.tables",
     "figures": "ganrepro.reports.figures",
+    "samples": "ganrepro.reports.samples",
+    "agreement": "ganrepro.reports.agreement",
+    "overview": "ganrepro.reports.overview",
 }
 
 def _env(dag: PipelineDAG) -> str:
@@ -273,15 +276,44 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
                 "outs": [_out(f) for f in files if f not in metrics],
                 **({"metrics": [_out(f) for f in metrics]} if metrics else {}),
             }
-        figures = [dag.figure_file(paper, f) for f in dag.figures(paper)]
-        if figures:
-            stages[f"figures_{paper}"] = {
-                "desc": f"{paper} figures at scale {scale} (training curves of every run)",
-                "cmd": f"{ENV} ganrepro figures --paper {paper} --scale {scale}",
-                "deps": [dag.run(paper, e)["paths"]["result"] for e in dag.experiments(paper)]
+        for fig in dag.figures(paper):
+            stages[f"figures_{paper}_{fig}"] = {
+                "desc": f"{paper} figure {fig} at scale {scale}",
+                "cmd": f"{ENV} ganrepro figures --paper {paper} --scale {scale} --figure {fig}",
+                "deps": [dag.result(paper, e) for e in dag.experiments(paper)]
                 + code_deps(ENTRY_MODULES["figures"]) + _paper_deps(paper),
-                "plots": [_out(f) for f in figures],
+                "plots": [_out(dag.figure_file(paper, fig))],
             }
+        samples = dag.sample_files(paper)
+        for exp in dag.experiments(paper):
+            out = next(f for f in samples if f.endswith(f"/{exp}.png"))
+            stages[f"samples_{paper}_{exp}"] = {
+                "desc": f"sample grid of {paper}/{exp} (fixed seeds)",
+                "cmd": f"{ENV} ganrepro samples --network {dag.network(paper, exp)} --out {out}",
+                "deps": [dag.network(paper, exp), dag.result(paper, exp)] + code_deps(ENTRY_MODULES["samples"])
+                + _paper_deps(paper),
+                "plots": [_out(out)],
+            }
+        for ds in dag.paper_datasets(paper):
+            out = next(f for f in samples if f.endswith(f"/real/{ds}.png"))
+            stages[f"real-samples_{paper}_{ds}"] = {
+                "desc": f"real images of {ds} beside {paper}'s samples",
+                "cmd": f"{ENV} ganrepro real-samples --dataset-dir data/{scale}/{ds} --out {out}",
+                "deps": [dag.dataset_manifest(ds)] + code_deps(ENTRY_MODULES["samples"]),
+                "plots": [_out(out)],
+            }
+        stages[f"agreement_{paper}"] = {
+            "desc": f"{paper}: rank agreement of every table with the paper",
+            "cmd": f"{ENV} ganrepro agreement --paper {paper}",
+            "deps": [dag.table_files(paper, t)[0] for t in dag.tables(paper)] + code_deps(ENTRY_MODULES["agreement"]),
+            "outs": [_out(f) for f in dag.agreement_files(paper)],
+        }
+    stages["overview"] = {
+        "desc": "results/README.md: where the reproduction stands, per paper and table",
+        "cmd": f"{ENV} ganrepro overview --papers {' '.join(dag.papers)}",
+        "deps": dag.overview_inputs() + code_deps(ENTRY_MODULES["overview"]),
+        "outs": [_out(dag.OVERVIEW)],
+    }
     return stages
 
 
