@@ -63,8 +63,11 @@ def latents(seeds, z_dim: int) -> torch.Tensor:
 @torch.no_grad()
 def _generate(G: torch.nn.Module, payload: dict, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
     """Full images [N, C, H, W] in about [-1, 1] from G loaded with its ``network.pt`` payload: the one place
-    that calls the generator (an objective that draws images differently, e.g. rendering, plugs in here)."""
-    return G(z, c)
+    that calls the generator: the run's objective draws them (``Objective.sample``: EpiGRAF renders,
+    CIPS evaluates its dense grid)."""
+    from ..training.loop import generator_sampler
+
+    return generator_sampler(G, payload)(z, c)
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

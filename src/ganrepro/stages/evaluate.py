@@ -15,15 +15,20 @@ from ..metrics.extractors import resolve_extractor
 from ..metrics.fidelity import compute_fidelity
 from ..metrics.modes import compute_modes, load_digit_classifier
 from ..provenance import provenance
-from ..training.loop import load_generator, pick_device
+from ..training.loop import generator_sampler, load_generator, pick_device
 from ..utils_io import ensure_writable_dir, read_json, write_json
 
 EVAL_SEED = 123456  # latents and labels for evaluation; fixed so every run is judged on the same draw
 
 
 @torch.no_grad()
-def sample_images(G, num: int, *, seed: int, labels: np.ndarray | None, device, batch: int = 256) -> np.ndarray:
-    """uint8 [num, C, H, W] samples of G for latents drawn from `seed` (and the given class labels)."""
+def sample_images(G, num: int, *, seed: int, labels: np.ndarray | None, device, batch: int = 256,
+                  sample=None) -> np.ndarray:
+    """uint8 [num, C, H, W] samples of G for latents drawn from `seed` (and the given class labels).
+
+    ``sample(z, c)`` draws full images as the run's objective does (default: ``G(z, c)``).
+    """
+    sample = sample or G
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # noise inputs of StyleGAN2-family generators
     out = []
@@ -31,7 +36,7 @@ def sample_images(G, num: int, *, seed: int, labels: np.ndarray | None, device, 
         n = min(batch, num - start)
         z = torch.randn([n, G.z_dim], generator=gen).to(device)
         c = None if labels is None else torch.as_tensor(labels[start:start + n], dtype=torch.long, device=device)
-        img = G(z, c).float()
+        img = sample(z, c).float()
         out.append((img * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy())
     return np.concatenate(out)
 
@@ -64,13 +69,14 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
         record["fail"] = {"reason": result["reason"], "step": result["step"], "kimg": result["kimg"]}
     else:
         device = pick_device(cfg["train"]["device"])
-        G, _ = _load_checked(paths["network"], "trained network", rebuild_network,
+        G, payload = _load_checked(paths["network"], "trained network", rebuild_network,
                              lambda p: load_generator(p, device))
         archive = open_archive(cfg["dataset"]["path"])
         if ev["kind"] == "modes":
             classifier = _load_checked(ev["digit_classifier"], "digit classifier",
                                        f"`ganrepro train-digit-classifier --scale {scale}`", load_digit_classifier)
-            images = sample_images(G, ev["mode_samples"], seed=EVAL_SEED, labels=None, device=device)
+            images = sample_images(G, ev["mode_samples"], seed=EVAL_SEED, labels=None, device=device,
+                                   sample=generator_sampler(G, payload))
             record["metrics"] = compute_modes(images, classifier, tag=Path(ev["digit_classifier"]).stem, seed=EVAL_SEED)
         else:
             cache_dir = ensure_writable_dir(fidelity_cache(scale))
@@ -79,7 +85,8 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
                     _load_checked(spec["weights"], "feature extractor",
                                   f"`ganrepro train-extractor --scale {scale}`", lambda _p, s=spec: resolve_extractor(s))
             labels = eval_labels(archive, ev["num_fake"], EVAL_SEED, cfg["dataset"]["num_classes"])
-            images = sample_images(G, ev["num_fake"], seed=EVAL_SEED, labels=labels, device=device)
+            images = sample_images(G, ev["num_fake"], seed=EVAL_SEED, labels=labels, device=device,
+                                   sample=generator_sampler(G, payload))
             record["metrics"] = compute_fidelity(
                 images, cfg["dataset"]["path"], extractor=ev["extractor"], pr_extractor=ev["pr_extractor"],
                 metrics=ev["metrics"], kid_subsets=ev["kid_subsets"],
