@@ -107,11 +107,11 @@ def _broken_copy(tmp_path, edit):
 
 @pytest.mark.parametrize("edit,pattern", [
     (lambda d: d["experiments"]["t1-gan-r1"]["loss"].update(objetive="rpgan"),
-     r"unknown key experiments\.t1-gan-r1\.loss\.objetive; allowed keys here: objective, pl_weight, r1, r2"),
+     r"unknown key experiments\.t1-gan-r1\.loss\.objetive; allowed keys here: objective, phases, pl_weight, r1, r2"),
     (lambda d: d["experiments"]["t1-gan-r1"]["loss"].update(objective="wgan"),
      r"experiments\.t1-gan-r1\.loss\.objective: 'wgan' is not one of .*allowed: 'rpgan', 'nsgan'"),
     (lambda d: d["presets"]["cifar10"].update(dataset="cifar100"),
-     r"presets\.cifar10\.dataset: unknown dataset 'cifar100'; allowed: cifar10, ffhq256"),
+     r"presets\.cifar10\.dataset: unknown dataset 'cifar100'; allowed: .*cifar10, .*ffhq256"),
     (lambda d: d["experiments"]["t1-gan-r1"].update(preset="nope"),
      r"experiments\.t1-gan-r1\.preset: unknown preset 'nope'"),
 ])
@@ -128,3 +128,40 @@ def test_malformed_yaml_names_the_file(tmp_path):
     (root / "scales" / "smoke.yaml").write_text("name: smoke\n  bad: [indent\n")
     with pytest.raises(ConfigError, match=r"smoke\.yaml: not valid YAML"):
         load_params(root)
+
+
+def test_seeds_are_a_dimension_of_every_experiment(tmp_path):
+    from ganrepro.config.resolve import seed_variants, split_seed
+    from ganrepro.orchestration.dag import PipelineDAG
+
+    assert seed_variants("t1-gan-r1", 3) == ["t1-gan-r1", "t1-gan-r1-seed1", "t1-gan-r1-seed2"]
+    assert split_seed("t1-gan-r1-seed2") == ("t1-gan-r1", 2) and split_seed("t1-gan-r1") == ("t1-gan-r1", 0)
+    with pytest.raises(ConfigError, match="beyond the scale's `seeds: 1`"):
+        resolve_run("r3gan", "t1-gan-r1-seed1", "tiny")
+    import os
+
+    params = tmp_path / "params"
+    shutil.copytree(PARAMS, params)
+    scale = params / "scales" / "tiny.yaml"
+    scale.write_text(scale.read_text().replace("seeds: 1", "seeds: 2"))
+    os.environ["GANREPRO_PARAMS"] = str(params)
+    try:
+        dag = PipelineDAG("tiny", "r3gan")
+        second = dag.run("r3gan", "t1-gan-r1-seed1")
+        assert second["seed"] == dag.run("r3gan", "t1-gan-r1")["seed"] + 1
+        assert second["paths"]["run_dir"].endswith("t1-gan-r1-seed1")
+        assert "t1-gan-r1-seed1" in dag.table_experiments("r3gan", "table1")
+        assert len(dag.runs) == 2 * len(list_experiments("r3gan"))
+    finally:
+        del os.environ["GANREPRO_PARAMS"]
+
+
+def test_cells_over_seeds_are_mean_and_sample_std():
+    from ganrepro.reports.tables import _over_seeds
+
+    cell, std = _over_seeds([{"reproduced": v, "status": "reproduced", "metric_name": "fid"} for v in (1.0, 3.0)])
+    assert cell["reproduced"] == 2.0 and std == pytest.approx(2 ** 0.5)
+    assert "over 2 seeds" in cell["status"]
+    cell, std = _over_seeds([{"reproduced": 4.0, "status": "reproduced", "metric_name": ""},
+                             {"reproduced": "Fail", "status": "fail", "metric_name": ""}])
+    assert cell["reproduced"] == 4.0 and std == 0.0 and "1 failed" in cell["status"]

@@ -26,6 +26,19 @@ def list_experiments(paper: str, params: Params | None = None) -> list[str]:
     return list(params.experiments[paper]["experiments"])
 
 
+SEED_SUFFIX = "-seed"  # <experiment>-seed<k>: the k-th extra training seed of an experiment (scale `seeds`)
+
+
+def seed_variants(experiment: str, seeds: int) -> list[str]:
+    """The runs of one experiment at a scale with `seeds` training seeds: itself, then -seed1, -seed2, ..."""
+    return [experiment] + [f"{experiment}{SEED_SUFFIX}{k}" for k in range(1, int(seeds))]
+
+
+def split_seed(name: str) -> tuple[str, int]:
+    base, sep, k = name.rpartition(SEED_SUFFIX)
+    return (base, int(k)) if sep and k.isdigit() and int(k) > 0 else (name, 0)
+
+
 def _experiment(params: Params, paper: str, name: str) -> tuple[dict, dict]:
     names = list_experiments(paper, params)
     if name not in names:
@@ -161,7 +174,12 @@ def resolve_optim(optim: dict) -> dict:
 def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | None = None) -> dict:
     params = params or load_params()
     scale = params.scale(scale_name)
-    reg, run = _experiment(params, paper, experiment)
+    base, seed_index = split_seed(experiment)
+    if seed_index and seed_index >= scale.get("seeds", 1):
+        raise ConfigError(f"{paper}/{experiment}: seed {seed_index} is beyond the scale's `seeds: "
+                          f"{scale.get('seeds', 1)}` (params/scales/{scale_name}.yaml).")
+    reg, run = _experiment(params, paper, base)
+    run["seed"] = run["seed"] + seed_index
     ds_key = run["dataset"]
     paper_res = params.datasets[ds_key]["resolution"]
     resolution = scaled_resolution(paper_res, scale, params.datasets[ds_key])
@@ -201,6 +219,8 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
         "scale": scale_name,
         "tables": list(run["tables"]),
         "preset": run["preset"],
+        "base_experiment": base,
+        "seed_index": seed_index,
         "objective": run["objective"],
         "seed": run["seed"],
         "init_from": init_from,

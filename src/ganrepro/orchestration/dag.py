@@ -13,6 +13,7 @@ from functools import cached_property
 
 from .. import paths
 from ..config import instrument_paths, list_experiments, load_params, resolve_run
+from ..config.resolve import seed_variants
 from ..config.load import Params
 from ..errors import ConfigError
 
@@ -49,8 +50,9 @@ class PipelineDAG:
 
     @cached_property
     def runs(self) -> dict[tuple[str, str], dict]:
-        return {(p, e): resolve_run(p, e, self.scale, self.params) for p in self.papers
-                for e in list_experiments(p, self.params)}
+        seeds = self.params.scale(self.scale).get("seeds", 1)
+        return {(p, v): resolve_run(p, v, self.scale, self.params) for p in self.papers
+                for e in list_experiments(p, self.params) for v in seed_variants(e, seeds)}
 
     def run(self, paper: str, experiment: str) -> dict:
         return self.runs[(paper, experiment)]
@@ -72,6 +74,8 @@ class PipelineDAG:
         rows = self.params.reported[paper]["tables"][table]["rows"]
         from_rows = [r["experiment"] for r in rows if r.get("experiment")]
         from_exps = [e for e in self.experiments(paper) if table in self.run(paper, e)["tables"]]
+        seeds = self.params.scale(self.scale).get("seeds", 1)
+        from_rows = [v for e in from_rows for v in seed_variants(e, seeds)]
         return sorted(set(from_rows) | set(from_exps))
 
     def figures(self, paper: str) -> list[str]:

@@ -12,11 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import load_params, resolve_run
+from ..config.resolve import seed_variants
 from ..utils_io import atomic_write
 from ..papers import hooks
 from .sources import find_metric, is_number, metrics_record, param_counts
 
-COLUMNS = ["table", "row", "metric", "reported", "reproduced", "delta", "status", "label", "scale",
+COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status", "label", "scale",
            "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
            "generated_samples", "real_samples", "seeds", "images_trained_kimg", "paper_version", "note",
            "commit"]
@@ -90,23 +91,42 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
     counts = param_counts(paper)
     settings = hooks(paper, params.experiments[paper].get("modules", [])).settings
     lines = []
+    seeds = params.scale(scale).get("seeds", 1)
     for row in spec["rows"]:
         exp = row.get("experiment")
         cfg = resolve_run(paper, exp, scale, params) if exp else None
         record = metrics_record(scale, paper, exp) if exp else None
         protocol = _protocol(cfg, record) if cfg else {"scale": scale, "experiment": ""}
+        variants = seed_variants(exp, seeds)[1:] if exp and spec.get("source") != "settings" else []
         for metric in spec["metrics"]:
             reported = row["reported"].get(metric)
             cell = _cell(spec, metric, row, cfg, record, counts, settings)
+            std = None
+            if variants:
+                extra = [_cell(spec, metric, row, resolve_run(paper, v, scale, params),
+                               metrics_record(scale, paper, v), counts, settings) for v in variants]
+                cell, std = _over_seeds([cell, *extra])
             rep = cell["reproduced"]
             delta = rep - reported if is_number(rep) and is_number(reported) else None
             lines.append({
                 "table": table, "row": row["row"], "metric": metric, "reported": reported,
-                "reproduced": rep, "delta": delta, "status": cell["status"], "label": row["label"],
+                "reproduced": rep, "reproduced_std": std, "delta": delta, "status": cell["status"], "label": row["label"],
                 **protocol, "metric_name": cell["metric_name"], "paper_version": row.get("version", ""),
                 "note": row.get("note", ""),
             })
     return pd.DataFrame(lines).reindex(columns=COLUMNS)
+
+
+def _over_seeds(cells: list[dict]) -> tuple[dict, float | None]:
+    """Mean +- sample std of a cell over training seeds; a Fail counts when every seed failed."""
+    values = [c["reproduced"] for c in cells if is_number(c["reproduced"])]
+    if not values:
+        return cells[0], None
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    failed = sum(1 for c in cells if c["reproduced"] == "Fail")
+    status = f"{cells[0]['status']} (mean +- std over {len(values)} seeds" + (f", {failed} failed)" if failed else ")")
+    return {**cells[0], "reproduced": mean, "status": status}, std
 
 
 def _fmt(value) -> str:
@@ -127,7 +147,8 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
         for _, cell in group.iterrows():
             label = spec["metrics"][cell["metric"]]["label"]
             line[f"{label} paper"] = _fmt(cell["reported"])
-            line[f"{label} ours"] = _fmt(cell["reproduced"])
+            std = cell.get("reproduced_std")
+            line[f"{label} ours"] = _fmt(cell["reproduced"]) + (f" ± {_fmt(std)}" if is_number(std) else "")
         wide.append(line)
     ours = df[df["experiment"] != ""]
     standins = sorted({f"{r.dataset_used} (stand-in for {r.standin_for})" for r in ours.itertuples() if r.standin_for})
