@@ -69,3 +69,45 @@ def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: d
 
 
 register_family("epigraf", build=build, scale_knobs=scale_knobs)
+
+
+# ----------------------------------------------------------------------------- 2D patch-wise (Table 3)
+PAPER_KNOBS_2D = dict(g={"family": "stylegan2"}, d_variant="hyper", num_discriminators=1, d_channel_base=16384,
+                      d_channel_max=512, mbstd_group=4, hyper_dim=512, const_emb_dim=256, camera_cond=False,
+                      camera_cond_drop_p=0.5, camera_encoding="raw", patch_resolution=64)
+
+
+def build_2d(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
+    """``epigraf2d``: a 2D StyleGAN2 G (knobs under ``g:``, family stylegan2) and EpiGRAF's patch D (Table 3)."""
+    from ganrepro.models.registry import get_family
+
+    knobs = {**PAPER_KNOBS_2D, **{k: v for k, v in arch.items() if k != "family"}}
+    unknown = sorted(set(knobs) - set(PAPER_KNOBS_2D))
+    if unknown:
+        raise ConfigError(f"model (family epigraf2d): unknown knobs {unknown}; allowed: {sorted(PAPER_KNOBS_2D)}")
+    size = dict(resolution=resolution, img_channels=img_channels, num_classes=num_classes)
+    G, _ = get_family("stylegan2").build({**knobs["g"], "family": "stylegan2"}, **size)
+    d_kwargs = {d: knobs[k] for k, d in _D_KNOBS.items()}
+    if d_kwargs["variant"] != "multi":
+        d_kwargs.pop("num_discriminators")
+    try:
+        D = build_discriminator(**size, **d_kwargs)
+    except ValueError as exc:
+        raise ConfigError(f"model (family epigraf2d): {exc}") from None
+    return G, D
+
+
+def scale_knobs_2d(model: dict, *, resolution: int, paper_resolution: int, scale: dict) -> dict:
+    """G shrunk as the stylegan2 family shrinks it; D and patch as ``scale_knobs``."""
+    from ganrepro.models.registry import get_family
+
+    m = {**PAPER_KNOBS_2D, **model}
+    g = get_family("stylegan2").scale_knobs({**m["g"], "family": "stylegan2"}, resolution=resolution,
+                                           paper_resolution=paper_resolution, scale=scale)
+    d = scale_knobs({k: v for k, v in m.items() if k in PAPER_KNOBS and k != "family"}, resolution=resolution,
+                    paper_resolution=paper_resolution, scale=scale)
+    out = {k: d[k] for k in PAPER_KNOBS_2D if k in d}
+    return {**out, "family": model.get("family", "epigraf2d"), "g": g}
+
+
+register_family("epigraf2d", build=build_2d, scale_knobs=scale_knobs_2d)

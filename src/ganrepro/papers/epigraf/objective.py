@@ -12,6 +12,10 @@ corrected by interval / (interval + 1). D inputs are blurred with sigma ``sched[
 (fades 10 -> 0 over 200 kimg in the paper), then augmented (``sched["aug_p"]``). The density noise
 std of G is ``sched["density_noise"]`` (1 -> 0 over 5000 kimg in the paper).
 ``sample`` renders full images at cameras drawn from the dataset's stored poses.
+
+2D mode (Table 3, family ``epigraf2d``: a StyleGAN2 G without ``render_full``): G makes full images,
+fake patches are read from them on the same grid as the real ones (differentiable bilinear
+sampling), no cameras; everything else (patch schedule, patch D, losses) is the same.
 """
 
 from __future__ import annotations
@@ -61,6 +65,11 @@ def _dataset_poses(path: str) -> torch.Tensor:
     return torch.from_numpy(np.array(open_archive(path, verify=False)["poses"], dtype=np.float32))
 
 
+def _is_3d(G: torch.nn.Module) -> bool:
+    """EpiGRAF's tri-plane G renders views; a 2D G (Table 3) has no ``render_full``."""
+    return hasattr(G, "render_full")
+
+
 @register("epigraf")
 class EpiGRAFObjective(Objective):
     name = "epigraf"
@@ -74,10 +83,13 @@ class EpiGRAFObjective(Objective):
         self.patch_resolution = nets.D.patch_resolution
         self.min_scale = self.patch_resolution / archive.resolution
         self.micro_batch = cfg["train"].get("batch_gpu") or self.batch // _world_size()
+        self.render3d = _is_3d(nets.G)
+        arrays = dict(arrays=("poses",), mirror={"poses": mirror_poses}) if self.render3d else {}
         self.stream = BatchStream(archive, seed=cfg["seed"], batch_size=self.batch, xflip=self.xflip, device=device,
-                                  arrays=("poses",), mirror={"poses": mirror_poses})
+                                  **arrays)
         self.labels = torch.from_numpy(np.array(archive.labels, dtype=np.int64))
-        self.poses = torch.from_numpy(np.array(archive["poses"], dtype=np.float32))
+        self.poses = (torch.from_numpy(np.array(archive["poses"], dtype=np.float32)) if self.render3d
+                      else torch.zeros(len(self.labels), 3))
 
     def phases(self) -> list[Phase]:
         interval = int(self.loss["reg_interval"])
@@ -96,8 +108,10 @@ class EpiGRAFObjective(Objective):
         return sample_patch_params(self.batch, schedule=kind, value=value, min_scale=self.min_scale,
                                    micro_batch=self.micro_batch).to(self.device)
 
-    def _fake_conditions(self) -> tuple[torch.Tensor | None, torch.Tensor]:
+    def _fake_conditions(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         rows = torch.randint(len(self.poses), (self.batch,))
+        if not self.render3d:
+            return (self.labels[rows].to(self.device) if self.conditional else None), None
         cams = self.poses[rows].clone()
         if self.xflip:
             flip = torch.rand(self.batch) < 0.5
@@ -107,7 +121,8 @@ class EpiGRAFObjective(Objective):
 
     def make_batch(self, step: int, images_seen: int, sched: dict) -> dict:
         data = self.stream.batch(images_seen)
-        reals, poses = data["images"], data["poses"].float()
+        reals = data["images"]
+        poses = data["poses"].float() if self.render3d else None
         patch_d, patch_r = self._patches(sched), self._patches(sched)
         batch = {"step": step, "kimg": images_seen / 1000, "c_real": data["labels"] if self.conditional else None, "cam_real": poses,
                  "patch_real": patch_d, "real": extract_real_patches(reals, patch_d, self.patch_resolution),
@@ -125,6 +140,11 @@ class EpiGRAFObjective(Objective):
             return float(sched["density_noise"])
         return lerp_schedule(kimg, self.loss["density_noise_init"], 0.0, self.loss["density_noise_kimg"])
 
+    def _fake_patches(self, z, c, cam, patch) -> torch.Tensor:
+        if self.render3d:
+            return self.nets.G(z, c, cam, patch)
+        return extract_real_patches(self.nets.G(z, c), patch, self.patch_resolution)
+
     def _run_d(self, images, c, patch, cam, sched: dict) -> torch.Tensor:
         x = self.nets.augment(blur(images, float(sched.get("blur_sigma", 0.0))), sched.get("aug_p", 0.0))
         with self.autocast():
@@ -133,16 +153,17 @@ class EpiGRAFObjective(Objective):
     def accumulate_gradients(self, phase: str, batch: dict, sched: dict, gain: float) -> dict[str, float]:
         G = self.nets.G
         b = batch
-        G.density_noise_std = self._density_noise(sched, b["kimg"])
+        if self.render3d:
+            G.density_noise_std = self._density_noise(sched, b["kimg"])
         if phase == "G":
-            fake = G(b["z_g"], b["c_g"], b["cam_g"], b["patch_g"])
+            fake = self._fake_patches(b["z_g"], b["c_g"], b["cam_g"], b["patch_g"])
             logits = self._run_d(fake, b["c_g"], b["patch_g"], b["cam_g"], sched)
             loss = F.softplus(-logits).mean()
             (loss * gain).backward()
-            return {"loss_g": loss.item(), "density_noise": G.density_noise_std}
+            return {"loss_g": loss.item(), "density_noise": getattr(G, "density_noise_std", 0.0)}
         if phase == "D":
             with torch.no_grad():
-                fake = G(b["z_d"], b["c_d"], b["cam_d"], b["patch_d"])
+                fake = self._fake_patches(b["z_d"], b["c_d"], b["cam_d"], b["patch_d"])
             fake = fake.detach().float().requires_grad_(True)
             fake_logits = self._run_d(fake, b["c_d"], b["patch_d"], b["cam_d"], sched)
             real_logits = self._run_d(b["real"], b["c_real"], b["patch_real"], b["cam_real"], sched)
@@ -169,7 +190,9 @@ class EpiGRAFObjective(Objective):
     @classmethod
     @torch.no_grad()
     def sample(cls, cfg: dict, G: torch.nn.Module, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """Full images at cameras drawn (torch global RNG) from the dataset's stored poses."""
+        """Full images at cameras drawn (torch global RNG) from the dataset's stored poses (2D: G's images)."""
+        if not _is_3d(G):
+            return G(z, c)
         poses = _dataset_poses(str(cfg["dataset"]["path"]))
         cams = poses[torch.randint(len(poses), (len(z),))].to(z.device)
         return G.render_full(z, c, cams)
