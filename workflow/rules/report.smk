@@ -24,7 +24,7 @@ rule table:
 
 rule figures:
     input:
-        lambda w: [PIPELINE.result(w.paper, e) for e in PIPELINE.experiments(w.paper)],
+        lambda w: PIPELINE.figure_inputs(w.paper),
     output:
         report("results/figures/{paper}/{fig}.png", caption="../report/figure.rst", category="{paper}",
                subcategory="figures"),

@@ -185,7 +185,12 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
     resolution = scaled_resolution(paper_res, scale, params.datasets[ds_key])
 
     paper_kimg = float(run["duration_mimg"]) * 1000.0
-    kimg = float(scale["kimg"]) if scale["kimg"] else paper_kimg
+    # At small scales every run shows the scale's kimg, times `duration_factor` (a run the paper trains
+    # 2x or 4x longer stays 2x or 4x longer) and `scale_kimg_factor` (a paper whose steps cost more).
+    factor = float(run.get("duration_factor", 1.0)) * float(run.get("scale_kimg_factor", 1.0))
+    kimg = float(scale["kimg"]) * factor if scale["kimg"] else paper_kimg
+    if run.get("learning") and scale.get("learning_kimg"):  # a run trained long enough to learn its stand-in
+        kimg = float(scale["learning_kimg"])
     time_ratio = kimg / paper_kimg
     batch = scale["batch"] or run["batch"]
 
@@ -241,6 +246,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "batch_gpu": run.get("batch_gpu") if batch % (run.get("batch_gpu") or batch) == 0 else None,
             "tick_kimg": scale["tick_kimg"],
             "snapshot_ticks": scale["snapshot_ticks"],
+            "keep_networks": int(run.get("keep_networks", 0)),  # G_ema saved at this many points (learning curves)
             "device": scale["device"],
             "mixed_precision": run["mixed_precision"],
             "threads": run.get("threads", scale.get("threads", 1)),
@@ -255,6 +261,9 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "mode_samples": scale["eval"]["mode_samples"],
             "metrics": list(scale["eval"]["metrics"]),
             "kid_subsets": scale["eval"].get("kid_subsets", 100),
+            # the stand-in CNN also reads the class of conditional fakes when it knows the stand-in's classes
+            "class_accuracy": bool(scale["extractor"]["kind"] == "cnn" and dataset["num_classes"]
+                                   and dataset.get("spec", {}).get("generator") == "shapes"),
             "extractor": extractor,
             "pr_extractor": pr_extractor,
             "digit_classifier": instruments["digit_cnn"],

@@ -124,6 +124,12 @@ class PipelineDAG:
         """CSV (long format), markdown (the paper's layout), JSON (reproduced cells: DVC metrics)."""
         return [paths.table(paper, table, ext) for ext in ("csv", "md", "json")]
 
+    def figure_inputs(self, paper: str) -> list[str]:
+        """A paper's figures read every run's results (and, for learning curves, the instruments)."""
+        results = [self.result(paper, e) for e in self.experiments(paper)]
+        instruments = sorted({i for e in self.experiments(paper) for i in self.instruments(paper, e)})
+        return results + instruments
+
     def figure_file(self, paper: str, figure: str) -> str:
         return paths.figure(paper, figure)
 

@@ -280,8 +280,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
             stages[f"figures_{paper}_{fig}"] = {
                 "desc": f"{paper} figure {fig} at scale {scale}",
                 "cmd": f"{ENV} ganrepro figures --paper {paper} --scale {scale} --figure {fig}",
-                "deps": [dag.result(paper, e) for e in dag.experiments(paper)]
-                + code_deps(ENTRY_MODULES["figures"]) + _paper_deps(paper),
+                "deps": dag.figure_inputs(paper) + code_deps(ENTRY_MODULES["figures"]) + _paper_deps(paper),
                 "plots": [_out(dag.figure_file(paper, fig))],
             }
         samples = dag.sample_files(paper)

@@ -10,7 +10,7 @@ from ..utils_io import read_json
 
 # Measured table metrics. Each key is the prefix of its protocol-encoded metric name in
 # results/metrics/*.json (fid -> fid2k_full-shapes_cnn, reverse_kl -> reverse_kl26k-digits_cnn).
-MEASURED_METRICS = ("fid", "kid", "precision", "recall", "modes", "reverse_kl")
+MEASURED_METRICS = ("fid", "kid", "precision", "recall", "modes", "reverse_kl", "class_acc")
 
 
 def metrics_record(scale: str, paper: str, experiment: str) -> dict | None:

@@ -11,6 +11,7 @@ from ..paths import fidelity_cache
 from ..config import resolve_run
 from ..data import open_archive
 from ..errors import GanreproError, ResultFileError
+from ..metrics.conditioning import class_accuracy
 from ..metrics.extractors import resolve_extractor
 from ..metrics.fidelity import compute_fidelity
 from ..metrics.modes import compute_modes, load_digit_classifier
@@ -92,6 +93,9 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
                 metrics=ev["metrics"], kid_subsets=ev["kid_subsets"],
                 num_fake=ev["num_fake"], num_real=ev["num_real"], cache_dir=str(cache_dir),
                 seed=EVAL_SEED, device=str(device))
+            if labels is not None and ev.get("class_accuracy"):
+                record["metrics"].update(class_accuracy(images, labels, ev["extractor"]["weights"],
+                                                        tag=ev["extractor"]["tag"], seed=EVAL_SEED))
     record["provenance"] = provenance(config=cfg, seeds={"train": cfg["seed"], "eval": EVAL_SEED})
     write_json(paths["metrics"], record)
     return record

@@ -134,6 +134,22 @@ def save_network(path: Path, nets: Nets, cfg: dict, archive, status: str) -> Non
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
+def milestones(total_steps: int, count: int) -> set[int]:
+    """The steps at which a learning run keeps a copy of G_ema: `count` evenly spaced, the last included."""
+    return {max(1, round(total_steps * k / count)) for k in range(1, count + 1)} if count else set()
+
+
+def save_milestone(run_dir: Path, nets: Nets, cfg: dict, archive, step: int, images_seen: int) -> Path:
+    """runs/.../networks/network-<step>.pt: G_ema as `network.pt` stores it, with the images shown."""
+    path = run_dir / "networks" / f"network-{step:07d}.pt"
+    payload = {"G_ema": nets.G_ema.state_dict(), "arch": cfg["model"], "objective": cfg["objective"],
+               "resolution": archive.resolution, "img_channels": archive.channels,
+               "num_classes": cfg["dataset"]["num_classes"], "status": "ok", "config": cfg,
+               "step": step, "kimg": images_seen / 1000}
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    return path
+
+
 def _run_phase(phase, nets: Nets, objective, batch: dict, sched: dict, micro: list[slice], world_size: int,
                optim_cfg: dict, sanitize: bool) -> dict:
     net = nets.net(phase.net)
@@ -192,6 +208,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
     start_step = step  # logged below: the first step of this invocation (submit -> first step latency)
     total_steps = int(round(cfg["train"]["kimg"] * 1000 / batch))
     steps_per_tick = max(1, int(round(cfg["train"]["tick_kimg"] * 1000 / batch)))
+    keep = milestones(total_steps, cfg["train"].get("keep_networks", 0))
 
     tick, tick_start, tick_start_kimg = TickStats(), time.time(), images_seen / 1000
     bar = tqdm(total=total_steps, initial=step, disable=not progress or rank != 0, file=sys.stderr,
@@ -218,6 +235,8 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
             step += 1
             images_seen += batch
             bar.update(1)
+            if step in keep and rank == 0:
+                save_milestone(run_dir, nets, cfg, archive, step, images_seen)
             if step == start_step + 1:
                 print(f"first training step of this invocation done: step {step} at unix time {time.time():.3f}",
                       flush=True)

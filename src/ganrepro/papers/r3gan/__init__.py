@@ -2,6 +2,8 @@
 
 from .. import register_paper
 from .figures import fig1_g_loss
+from .learning import learning_curves, learning_samples
 from .settings import used_settings
 
-register_paper("r3gan", figures={"fig1_g_loss": fig1_g_loss}, settings=used_settings)
+register_paper("r3gan", figures={"fig1_g_loss": fig1_g_loss, "learning_curves": learning_curves,
+                                 "learning_samples": learning_samples}, settings=used_settings)
