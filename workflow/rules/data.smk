@@ -14,18 +14,22 @@ rule prepare_data:
 rule train_extractor:
     output:
         PIPELINE.instrument_paths()["feature_cnn"],
+    params:
+        scale=SCALE,
     threads: THREADS
     log:
         f"logs/{SCALE}/instruments/feature_cnn.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro train-extractor --scale " + SCALE + " > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro train-extractor --scale {params.scale} > {log} 2>&1"
 
 
 rule train_digit_classifier:
     output:
         PIPELINE.instrument_paths()["digit_cnn"],
+    params:
+        scale=SCALE,
     threads: THREADS
     log:
         f"logs/{SCALE}/instruments/digit_cnn.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro train-digit-classifier --scale " + SCALE + " > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro train-digit-classifier --scale {params.scale} > {log} 2>&1"

@@ -31,12 +31,13 @@ rule real_samples:
     output:
         report("results/figures/{paper}/samples/real/{dataset}.png", caption="../report/real_samples.rst",
                category="{paper}", subcategory="samples"),
+    params:
+        dataset_dir=lambda w: PIPELINE.dataset_dir(w.dataset),
     threads: THREADS
     log:
         "logs/samples/{paper}/real-{dataset}.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro real-samples --dataset-dir data/" + SCALE + "/{wildcards.dataset}"
-        " --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro real-samples --dataset-dir {params.dataset_dir} --out {output} > {log} 2>&1"
 
 
 rule agreement:
@@ -59,8 +60,10 @@ rule overview:
         PIPELINE.overview_inputs(),
     output:
         report(PIPELINE.OVERVIEW, caption="../report/overview.rst", category="overview"),
+    params:
+        papers=" ".join(PIPELINE.papers),
     threads: THREADS
     log:
         "logs/overview.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro overview --papers " + " ".join(PIPELINE.papers) + " > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro overview --papers {params.papers} > {log} 2>&1"

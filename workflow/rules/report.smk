@@ -14,12 +14,13 @@ rule table:
                   category="{paper}", subcategory="{table}"),
         metrics="results/tables/{paper}/{table}.json",  # reproduced cells as JSON (DVC metrics)
     params:
+        scale=SCALE,
         preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
     threads: THREADS
     log:
         "logs/tables/{paper}/{table}.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro tables --paper {wildcards.paper} --scale {SCALE} --table {wildcards.table} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro tables --paper {wildcards.paper} --scale {params.scale} --table {wildcards.table} > {log} 2>&1"
 
 
 rule figures:
@@ -31,9 +32,10 @@ rule figures:
     wildcard_constraints:
         fig="|".join(sorted({f for p in PIPELINE.papers for f in PIPELINE.figures(p)})),
     params:
+        scale=SCALE,
         preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
     threads: THREADS
     log:
         "logs/figures/{paper}/{fig}.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro figures --paper {wildcards.paper} --scale {SCALE} --figure {wildcards.fig} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro figures --paper {wildcards.paper} --scale {params.scale} --figure {wildcards.fig} > {log} 2>&1"

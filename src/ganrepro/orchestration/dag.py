@@ -87,6 +87,9 @@ class PipelineDAG:
     def dataset_manifest(self, key: str) -> str:
         return paths.dataset_manifest(self.scale, key)
 
+    def dataset_dir(self, key: str) -> str:
+        return paths.dataset_dir(self.scale, key)
+
     def train_inputs(self, paper: str, experiment: str) -> list[str]:
         """What a training job needs: its dataset, and the network of the run it starts from (a stage)."""
         cfg = self.run(paper, experiment)
