@@ -33,7 +33,7 @@ from ..utils_io import atomic_write
 
 MIN_ROWS = 3
 FAIL = "Fail"
-COLUMNS = ["paper", "table", "metric", "kind", "n_rows", "tau", "p_value", "tau_within_std", "flips",
+COLUMNS = ["paper", "table", "metric", "kind", "data", "n_rows", "tau", "p_value", "tau_within_std", "flips",
            "ties_within_std", "row", "base_row", "base_from", "paper_step", "our_step", "agrees", "scale", "note"]
 BASE_FROM_PARAMS = "modifies"
 BASE_FROM_ORDER = "previous row (no `modifies:` in params/reported)"
@@ -156,13 +156,19 @@ def table_agreement(paper: str, table: str, df: pd.DataFrame, spec: dict | None 
         if better not in ("higher", "lower"):
             continue
         cells = _cells(df, metric)
-        numeric = [c for c in cells.values() if isinstance(c.reported, float) and isinstance(c.reproduced, float)]
-        if len(numeric) >= MIN_ROWS:
+        numeric_all = [c for c in cells.values() if isinstance(c.reported, float) and isinstance(c.reproduced, float)]
+        groups: dict[tuple, list[Cell]] = {}
+        for c in numeric_all:  # rows on different data (one table column per dataset) are ranked apart
+            groups.setdefault(c.data, []).append(c)
+        for data, numeric in groups.items():
+            if len(numeric) < MIN_ROWS:
+                continue
             has_std = "reproduced_std" in df.columns
             result = rank_agreement([c.row for c in numeric], [c.reported for c in numeric],
                                     [c.reproduced for c in numeric], better,
                                     [c.std for c in numeric] if has_std else None)
-            lines.append({**base, "metric": metric, "kind": "rank", "n_rows": result["n_rows"],
+            label = (data[1] or data[0]) if len(groups) > 1 else ""
+            lines.append({**base, "metric": metric, "kind": "rank", "data": label, "n_rows": result["n_rows"],
                           "tau": result["tau"], "p_value": result["p_value"],
                           "tau_within_std": result["tau_within_std"] if has_std else None,
                           "flips": "; ".join(f"{a}>{b}" for a, b in result["flips"]),
@@ -232,7 +238,8 @@ def to_markdown(paper: str, df: pd.DataFrame) -> str:
         out.append("|---|---|---:|---:|---:|" + ("---:|" if with_std else "") + "---|")
         for r in ranks.itertuples():
             std_cell = f" {_num(r.tau_within_std)} |" if with_std else ""
-            out.append(f"| {r.table} | {r.metric} | {int(r.n_rows)} | {_num(r.tau)} | {_num(r.p_value, 3)} |"
+            where = f" ({r.data})" if isinstance(getattr(r, "data", ""), str) and getattr(r, "data", "") else ""
+            out.append(f"| {r.table}{where} | {r.metric} | {int(r.n_rows)} | {_num(r.tau)} | {_num(r.p_value, 3)} |"
                        f"{std_cell} {r.flips or 'none'} |")
     else:
         out.append(f"No table has {MIN_ROWS} rows reproduced and reported on the same metric.")
