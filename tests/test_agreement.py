@@ -96,7 +96,7 @@ def test_previous_row_on_other_data_is_not_a_step_and_reported_only_rows_are_ski
     same = _csv([("a", "10", "40"), ("b", "8", "30"), ("c", "9", "35"), ("d", "7", "25")],
                 data=["shapes", "digits", "shapes", "shapes"])
     (rank,) = [x for x in table_agreement("p", "t", same, SPEC) if x["kind"] == "rank"]
-    assert rank["n_rows"] == 3 and rank["data"] == "shapes"  # one group of 3 on shapes; b alone is too few
+    assert rank["n_rows"] == 3 and rank["data"] == "FFHQ"  # one group of 3 on shapes (named by what it stands in for)
     steps = {x["row"]: x for x in lines if x["kind"] == "step"}
     assert set(steps) == {"d"}  # b: previous row a on other data; c: not reproduced
 
