@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-
 import pandas as pd
 import pytest
 
-from dagutil import params_with_tiny, snakemake_cmd, snakemake_env
 
 TABLES = ("table1", "table1_cost", "table2", "table3", "table4")
 FIGURES = ("fig3_scale_pdfs", "fig6_schedule_curves", "fig7_modulations", "multiview_samples")
 
 
 @pytest.fixture(scope="module")
-def epigraf_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("epigraf")
-    params = params_with_tiny(work / "params")
-    env = snakemake_env(work, GANREPRO_PARAMS=str(params))
-    proc = subprocess.run(snakemake_cmd(work, "--cores", "2", "--config", "scale=tiny", "papers=[epigraf]"),
-                          env=env, capture_output=True, text=True, timeout=1800)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return work
+def epigraf_run(tiny_run):
+    """The session's whole tiny DAG (tests/conftest.py) has EpiGRAF's tables and figures too."""
+    return tiny_run
 
 
 def _table(work, name: str) -> pd.DataFrame:
