@@ -91,7 +91,9 @@ def test_recall_and_table9(tiny_run):
 
 def test_every_metric_file_has_provenance(tiny_run):
     files = list((tiny_run / "results" / "metrics" / "tiny" / "r3gan").glob("*.json"))
-    assert len(files) == 18
+    from ganrepro.config import list_experiments
+
+    assert len(files) == len(list_experiments("r3gan")) == 20  # 18 table runs + 2 learning runs
     for path in files:
         record = json.loads(path.read_text())
         prov = record["provenance"]
@@ -105,3 +107,26 @@ def test_rerun_is_a_no_op(tiny_run):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_learning_runs_keep_networks_and_draw_their_curves(tiny_run):
+    for exp in ("learn-e-stackedmnist", "learn-e-cifar10"):
+        kept = sorted((tiny_run / "runs" / "tiny" / "r3gan" / exp / "networks").glob("network-*.pt"))
+        assert len(kept) == 8, exp  # keep_networks: 8, evenly spaced, the last at the final step
+    learning = _table(tiny_run, "learning").set_index(["row", "metric"])
+    assert 1 <= float(learning.loc[("stackedmnist", "modes"), "reproduced"]) <= 1000
+    acc = float(learning.loc[("conditional_shapes", "class_acc"), "reproduced"])
+    assert 0 <= acc <= 1 and "class_acc" in learning.loc[("conditional_shapes", "class_acc"), "metric_name"]
+    for fig in ("learning_curves", "learning_samples"):
+        assert (tiny_run / "results" / "figures" / "r3gan" / f"{fig}.png").stat().st_size > 10_000
+
+
+def test_every_paper_has_samples_agreement_and_the_overview(tiny_run):
+    from ganrepro.orchestration.dag import PipelineDAG
+
+    dag = PipelineDAG("tiny", "all")
+    for paper in dag.papers:
+        for path in dag.sample_files(paper) + dag.agreement_files(paper):
+            assert (tiny_run / path).is_file(), path
+    overview = (tiny_run / "results" / "README.md").read_text()
+    assert all(f"## {p}" in overview for p in dag.papers)
