@@ -27,7 +27,7 @@ def _nets(arch, archive):
 
 
 def _cfg(inr, **extra):
-    return {"experiment": "t", "seed": 0, "train": {"batch": 4}, "inr": inr, "loss": {}, **extra}
+    return {"experiment": "t", "seed": 0, "train": {"batch": 4}, "loss": {"inr": inr}, **extra}
 
 
 @pytest.mark.parametrize("scheme, stage, d_input", [("image", 1, "image"), ("patch", 1, "patch"),

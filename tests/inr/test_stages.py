@@ -121,7 +121,7 @@ def test_g_loss_with_teacher_backpropagates_patch_term_into_student_only():
     D = CIPSDiscriminator(resolution=plan.d_resolution, channel_base=128, channel_max=16)
     batch = make_step_batch(plan, torch.rand(2, 3, H, H) * 2 - 1, 8, teacher_plan=teacher_plan)
     loss, stats = g_loss(student, D, batch, teacher=teacher, patch_weight=3.0)
-    assert stats["loss_patch"] > 0 and loss.item() == pytest.approx(stats["loss_G_adv"] + 3.0 * stats["loss_patch"], rel=1e-5)
+    assert stats["loss_patch"] > 0 and loss.item() == pytest.approx(stats["loss_g_adv"] + 3.0 * stats["loss_patch"], rel=1e-5)
     loss.backward()
     assert student.to_rgbs[0].bias.grad.abs().sum() > 0
     assert all(p.grad is None for p in teacher.parameters())

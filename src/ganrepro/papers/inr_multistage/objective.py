@@ -1,6 +1,7 @@
 """The ``inr_multistage`` objective: the four training schemes of Lee et al. 2022 behind the one loop.
 
-Params (``inr:`` block of an experiment, all optional except ``scheme``):
+Params (``loss.inr`` block of an experiment -- under ``loss`` because the resolved run config carries
+``loss`` verbatim, so the scheme and stage are part of the run's identity -- all optional except ``scheme``):
   scheme: image | patch | multistage | accumulation     stage: 1..3 (multistage only)
   patch_divisor: 4        real_resize: area | subsample   patch_weight: 1.0 (lambda of L_patch)
   patch_resize: subsample | area | bilinear              teacher_noise: none | random
@@ -30,10 +31,10 @@ DEFAULTS = {"scheme": None, "stage": 1, "patch_divisor": PATCH_DIVISOR, "real_re
 
 
 def inr_options(cfg: dict) -> dict:
-    opts = {**DEFAULTS, **cfg.get("inr", {})}
+    opts = {**DEFAULTS, **cfg.get("loss", {}).get("inr", {})}
     unknown = sorted(set(opts) - set(DEFAULTS))
     if unknown or opts["scheme"] is None:
-        raise ConfigError(f"experiment {cfg.get('experiment')!r}: the 'inr' block needs 'scheme' and knows only "
+        raise ConfigError(f"experiment {cfg.get('experiment')!r}: the 'loss.inr' block needs 'scheme' and knows only "
                           f"{sorted(DEFAULTS)}; got unknown keys {unknown}")
     return opts
 
@@ -98,7 +99,7 @@ class INRMultistageObjective(Objective):
             gamma = float(sched.get("gamma", self.gamma))
             loss, stats = r1_loss(nets.D, batch, gamma)
             loss = loss * self.reg_interval
-            stats = {"loss_D_r1": float(loss.detach()), "grad_sq_real": stats["r1"]}
+            stats = {"loss_d_r1": float(loss.detach()), "grad_sq_real": stats["r1"]}
         elif phase == "G":
             loss, stats = g_loss(nets.G, nets.D, batch, teacher=nets.extra.get("teacher"),
                                  patch_weight=float(self.opts["patch_weight"]), patch_resize=self.opts["patch_resize"],

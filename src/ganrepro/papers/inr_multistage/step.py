@@ -51,7 +51,7 @@ def d_loss(G, D, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
     fake_logits = D(fake, coords=coords)
     real_logits = D(batch["reals"], coords=coords)
     loss = (F.softplus(fake_logits) + F.softplus(-real_logits)).mean()
-    return loss, {"loss_D": float(loss.detach()), "D_real": float(real_logits.detach().mean()),
+    return loss, {"loss_d": float(loss.detach()), "D_real": float(real_logits.detach().mean()),
                   "D_fake": float(fake_logits.detach().mean())}
 
 
@@ -70,7 +70,7 @@ def g_loss(G, D, batch: dict, *, teacher=None, patch_weight: float = 1.0, patch_
     coords = batch["coords"]
     fake = G(batch["z_g"], coords=coords)
     adv = F.softplus(-D(fake, coords=coords)).mean()
-    stats = {"loss_G_adv": float(adv.detach())}
+    stats = {"loss_g_adv": float(adv.detach())}
     loss = adv
     if teacher is not None:
         with torch.no_grad():
@@ -78,5 +78,5 @@ def g_loss(G, D, batch: dict, *, teacher=None, patch_weight: float = 1.0, patch_
         patch = patch_regularisation(fake, teacher_img, batch["region"], resize=patch_resize)
         loss = loss + patch_weight * patch
         stats["loss_patch"] = float(patch.detach())
-    stats["loss_G"] = float(loss.detach())
+    stats["loss_g"] = float(loss.detach())
     return loss, stats
