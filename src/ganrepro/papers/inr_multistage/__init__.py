@@ -6,3 +6,9 @@ Importing this package registers the ``cips`` model family and the ``inr_multist
 from ganrepro.models.cips import family as _family  # noqa: F401  (registers the model family)
 
 from . import objective as _objective  # noqa: F401  (registers the objective)
+
+from ganrepro.papers import register_paper
+
+from .figures import FIGURES
+
+register_paper("inr_multistage", figures=FIGURES)
