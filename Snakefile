@@ -9,6 +9,7 @@ import sys
 
 from snakemake.utils import min_version, validate
 
+from ganrepro import paths  # every path pattern of the rules comes from ganrepro/paths.py
 from ganrepro.orchestration.dag import PipelineDAG
 
 min_version("9.0")

@@ -107,5 +107,13 @@ def samples_dir(paper: str) -> str:
     return f"{figures_dir(paper)}/samples"
 
 
+def sample_grid(paper: str, experiment: str) -> str:
+    return f"{samples_dir(paper)}/{experiment}.png"
+
+
+def real_grid(paper: str, dataset: str) -> str:
+    return f"{samples_dir(paper)}/real/{dataset}.png"
+
+
 def log(scale: str, stage: str, *parts: str) -> str:
     return "/".join(["logs", scale, stage, *parts]) + ".log"

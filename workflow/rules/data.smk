@@ -3,7 +3,7 @@
 
 rule prepare_data:
     output:
-        "data/{scale}/{dataset}/manifest.json",
+        paths.dataset_manifest("{scale}", "{dataset}"),
     threads: THREADS
     log:
         "logs/{scale}/prepare_data/{dataset}.log",

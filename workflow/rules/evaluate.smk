@@ -3,11 +3,11 @@
 
 rule evaluate:
     input:
-        network="runs/{scale}/{paper}/{exp}/network.pt",
-        result="runs/{scale}/{paper}/{exp}/result.json",
+        network=paths.network("{scale}", "{paper}", "{exp}"),
+        result=paths.result("{scale}", "{paper}", "{exp}"),
         instruments=lambda w: PIPELINE.instruments(w.paper, w.exp),
     output:
-        "results/metrics/{scale}/{paper}/{exp}.json",
+        paths.metrics("{scale}", "{paper}", "{exp}"),
     threads: THREADS
     resources:
         gpu=lambda w: min(1, PIPELINE.gpus(w.paper, w.exp)),  # 1 when the run trains on GPU (Inception FID), else 0
@@ -22,7 +22,7 @@ rule evaluate:
 
 rule count_params:
     output:
-        "results/metrics/params/{paper}.json",
+        paths.param_counts("{paper}"),
     threads: THREADS
     log:
         "logs/count_params/{paper}.log",

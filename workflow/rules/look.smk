@@ -13,10 +13,10 @@ wildcard_constraints:
 
 rule samples:
     input:
-        network=f"runs/{SCALE}/{{paper}}/{{exp}}/network.pt",
-        result=f"runs/{SCALE}/{{paper}}/{{exp}}/result.json",  # kimg and status for the caption strip
+        network=paths.network(SCALE, "{paper}", "{exp}"),
+        result=paths.result(SCALE, "{paper}", "{exp}"),  # kimg and status for the caption strip
     output:
-        report("results/figures/{paper}/samples/{exp}.png", caption="../report/samples.rst",
+        report(paths.sample_grid("{paper}", "{exp}"), caption="../report/samples.rst",
                category="{paper}", subcategory="samples"),
     threads: THREADS
     log:
@@ -27,9 +27,9 @@ rule samples:
 
 rule real_samples:
     input:
-        f"data/{SCALE}/{{dataset}}/manifest.json",
+        paths.dataset_manifest(SCALE, "{dataset}"),
     output:
-        report("results/figures/{paper}/samples/real/{dataset}.png", caption="../report/real_samples.rst",
+        report(paths.real_grid("{paper}", "{dataset}"), caption="../report/real_samples.rst",
                category="{paper}", subcategory="samples"),
     params:
         dataset_dir=lambda w: PIPELINE.dataset_dir(w.dataset),
@@ -44,9 +44,9 @@ rule agreement:
     input:
         lambda w: [PIPELINE.table_files(w.paper, t)[0] for t in PIPELINE.tables(w.paper)],
     output:
-        csv=report("results/tables/{paper}/agreement.csv", caption="../report/agreement.rst",
+        csv=report(paths.table("{paper}", "agreement", "csv"), caption="../report/agreement.rst",
                    category="{paper}", subcategory="agreement"),
-        md=report("results/tables/{paper}/agreement.md", caption="../report/agreement.rst",
+        md=report(paths.table("{paper}", "agreement", "md"), caption="../report/agreement.rst",
                   category="{paper}", subcategory="agreement"),
     threads: THREADS
     log:

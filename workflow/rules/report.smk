@@ -8,11 +8,11 @@ rule table:
         metrics=lambda w: PIPELINE.table_metrics(w.paper, w.table),
         params=lambda w: PIPELINE.param_counts(w.paper),
     output:
-        csv=report("results/tables/{paper}/{table}.csv", caption="../report/table.rst",
+        csv=report(paths.table("{paper}", "{table}", "csv"), caption="../report/table.rst",
                    category="{paper}", subcategory="{table}"),
-        md=report("results/tables/{paper}/{table}.md", caption="../report/table.rst",
+        md=report(paths.table("{paper}", "{table}", "md"), caption="../report/table.rst",
                   category="{paper}", subcategory="{table}"),
-        metrics="results/tables/{paper}/{table}.json",  # reproduced cells as JSON (DVC metrics)
+        metrics=paths.table("{paper}", "{table}", "json"),  # reproduced cells as JSON (DVC metrics)
     params:
         scale=SCALE,
         preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
@@ -27,7 +27,7 @@ rule figures:
     input:
         lambda w: PIPELINE.figure_inputs(w.paper),
     output:
-        report("results/figures/{paper}/{fig}.png", caption="../report/figure.rst", category="{paper}",
+        report(paths.figure("{paper}", "{fig}"), caption="../report/figure.rst", category="{paper}",
                subcategory="figures"),
     wildcard_constraints:
         fig="|".join(sorted({f for p in PIPELINE.papers for f in PIPELINE.figures(p)})),

@@ -10,8 +10,8 @@ rule train:
     input:
         lambda w: PIPELINE.train_inputs(w.paper, w.exp),
     output:
-        network="runs/{scale}/{paper}/{exp}/network.pt",
-        result="runs/{scale}/{paper}/{exp}/result.json",
+        network=paths.network("{scale}", "{paper}", "{exp}"),
+        result=paths.result("{scale}", "{paper}", "{exp}"),
     params:
         fingerprint=lambda w: PIPELINE.fingerprint(w.paper, w.exp),
         launcher=lambda w: PIPELINE.train_launcher(w.paper, w.exp),

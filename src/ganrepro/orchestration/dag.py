@@ -141,8 +141,8 @@ class PipelineDAG:
 
     def sample_files(self, paper: str) -> list[str]:
         """A sample grid per trained run and a grid of real images per dataset it trains on."""
-        runs = [f"{paths.samples_dir(paper)}/{e}.png" for e in self.experiments(paper)]
-        return runs + [f"{paths.samples_dir(paper)}/real/{d}.png" for d in self.paper_datasets(paper)]
+        runs = [paths.sample_grid(paper, e) for e in self.experiments(paper)]
+        return runs + [paths.real_grid(paper, d) for d in self.paper_datasets(paper)]
 
     def agreement_files(self, paper: str) -> list[str]:
         return [paths.table(paper, "agreement", ext) for ext in ("csv", "md")]

@@ -37,6 +37,7 @@ from pathlib import Path
 import yaml
 
 from ..config.load import read_yaml
+from ..paths import real_grid, sample_grid
 from .dag import PipelineDAG
 
 # Keys of params/scales/<scale>.yaml each kind of stage depends on. tests/test_dvc.py perturbs every key
@@ -46,8 +47,8 @@ SCALE_KEYS = {  # `threads` everywhere: the intra-op thread count changes floati
     "train-extractor": ["resolution", "dataset.extractor_count", "extractor", "threads"],
     "train-digit-classifier": ["resolution", "digit_classifier", "threads"],
     "train": ["device", "data", "resolution", "width_divisor", "min_width", "z_dim_max", "batch", "kimg",
-              "tick_kimg", "snapshot_ticks", "gamma_scaling", "dataset.count", "threads"],
-    "evaluate": ["device", "resolution", "extractor.kind", "eval", "threads"],
+              "tick_kimg", "snapshot_ticks", "gamma_scaling", "dataset.count", "threads", "learning_kimg"],
+    "evaluate": ["device", "data", "resolution", "extractor.kind", "eval", "threads"],
 }
 
 # The module each stage's CLI command runs (cli.py only dispatches and is deliberately not a dep).
@@ -283,9 +284,8 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
                 "deps": dag.figure_inputs(paper) + code_deps(ENTRY_MODULES["figures"]) + _paper_deps(paper),
                 "plots": [_out(dag.figure_file(paper, fig))],
             }
-        samples = dag.sample_files(paper)
         for exp in dag.experiments(paper):
-            out = next(f for f in samples if f.endswith(f"/{exp}.png"))
+            out = sample_grid(paper, exp)
             stages[f"samples_{paper}_{exp}"] = {
                 "desc": f"sample grid of {paper}/{exp} (fixed seeds)",
                 "cmd": f"{ENV} ganrepro samples --network {dag.network(paper, exp)} --out {out}",
@@ -294,7 +294,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
                 "plots": [_out(out)],
             }
         for ds in dag.paper_datasets(paper):
-            out = next(f for f in samples if f.endswith(f"/real/{ds}.png"))
+            out = real_grid(paper, ds)
             stages[f"real-samples_{paper}_{ds}"] = {
                 "desc": f"real images of {ds} beside {paper}'s samples",
                 "cmd": f"{ENV} ganrepro real-samples --dataset-dir data/{scale}/{ds} --out {out}",
