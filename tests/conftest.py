@@ -21,7 +21,7 @@ import subprocess  # noqa: E402
 
 from dagutil import snakemake_cmd, snakemake_env  # noqa: E402
 
-TINY_RUN_TIMEOUT_S = 1500
+TINY_RUN_TIMEOUT_S = 2700  # the whole tiny DAG of every paper (~260 jobs)
 
 
 @pytest.fixture(scope="session")

@@ -162,12 +162,25 @@ def _enter_workspace(args) -> None:
 
         torch.set_num_threads(int(load_params().scale(args.scale).get("threads", 1)))  # as under Snakemake/DVC
     if getattr(args, "paper", "unset") is None and args.cmd != "plan":
-        from .orchestration.dag import all_papers
+        args.paper = _infer_paper(args)
 
-        papers = all_papers()
-        if len(papers) != 1:
-            raise GanreproError(f"give --paper: one of {', '.join(papers)}")
-        args.paper = papers[0]
+
+def _infer_paper(args) -> str:
+    """--paper when omitted: the one paper that has the named experiment(s), or the only paper."""
+    from .config import load_params
+    from .config.resolve import split_seed
+
+    params = load_params()
+    named = [getattr(args, "experiment", None)] + list(getattr(args, "experiments", None) or [])
+    named = [split_seed(n)[0] for n in named if n]
+    papers = [p for p, reg in params.experiments.items() if named and all(n in reg["experiments"] for n in named)]
+    if not named:
+        papers = list(params.experiments)
+    if len(papers) == 1:
+        return papers[0]
+    where = f" with experiment(s) {', '.join(named)}" if named else ""
+    found = ", ".join(papers) if papers else "none"
+    raise GanreproError(f"give --paper: the papers{where} are {found} (params/experiments/<paper>.yaml).")
 
 
 def _dispatch(args) -> int | None:

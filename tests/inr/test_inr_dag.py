@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,20 +10,14 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dagutil import params_with_tiny, snakemake_cmd, snakemake_env  # noqa: E402
 
 PAPER = "inr_multistage"
 
 
 @pytest.fixture(scope="module")
-def inr_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("inr")
-    params = params_with_tiny(work / "params")
-    env = snakemake_env(work, GANREPRO_PARAMS=str(params))
-    proc = subprocess.run(snakemake_cmd(work, "--cores", "2", "--config", "scale=tiny", f"papers=[{PAPER}]"),
-                          env=env, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return work
+def inr_run(tiny_run):
+    """The session's whole tiny DAG (tests/conftest.py) holds this paper's tables and figures too."""
+    return tiny_run
 
 
 def _table(work: Path, name: str) -> pd.DataFrame:

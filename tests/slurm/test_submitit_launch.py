@@ -110,7 +110,7 @@ def reference(slurm_cluster, workdir):
 
 
 def test_cli_launch_trains_one_experiment(slurm_cluster, tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1", GANREPRO_WORKDIR=str(tmp_path))  # a workspace outside the checkout
     cli = [sys.executable, "-m", "ganrepro.cli"]
     prep = subprocess.run([*cli, "prepare-data", "--dataset", "stackedmnist", "--scale", "tiny"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=180)

@@ -64,7 +64,7 @@ class Objective:
         Networks with ``reduced_precision_stages`` (the official R3GAN/StyleGAN2 scheme: only the
         highest resolutions in reduced precision) need no autocast, which would cast every stage.
         """
-        if self.cfg["model"].get("reduced_precision_stages"):
+        if self.cfg.get("model", {}).get("reduced_precision_stages"):
             return contextlib.nullcontext()
         if self.device.type == "cuda" and self.cfg["train"]["mixed_precision"] == "bf16":
             return torch.autocast("cuda", dtype=torch.bfloat16)
