@@ -39,7 +39,8 @@ def test_fid_tables_have_a_number_or_fail_per_reproduced_cell(epigraf_run):
             assert _is_number(cell["reproduced"]) or cell["reproduced"] == "Fail"
             if cell["status"] == "reproduced":
                 assert float(cell["reproduced"]) > 0 and "cnn_shapes32" in cell["metric_name"]
-                assert cell["resolution"] == 32 and cell["standin_for"] and int(cell["generated_samples"]) == 200
+                assert float(cell["resolution"]) == 32 and cell["standin_for"]
+                assert float(cell["generated_samples"]) == 200
         others = df[df["experiment"] == ""]
         assert (others["status"] == "reported-only").all()
     t1 = _table(epigraf_run, "table1")
@@ -80,5 +81,4 @@ def test_figures_and_multiview_grid_exist(epigraf_run):
         assert (epigraf_run / "results" / "figures" / "epigraf" / f"{fig}.png").stat().st_size > 1000
     for name in TABLES:
         assert (epigraf_run / "results" / "tables" / "epigraf" / f"{name}.md").is_file()
-    assert not (epigraf_run / "runs" / "tiny" / "r3gan").exists()
-    assert os.listdir(epigraf_run / "runs" / "tiny" / "epigraf")
+    assert any((epigraf_run / "runs" / "tiny" / "epigraf").iterdir())
