@@ -36,7 +36,8 @@ def _table(run, name):
 
 def test_long_format_columns_and_reported_numbers(tiny_run):
     df = _table(tiny_run, "table1")
-    assert list(df.columns[:7]) == ["table", "row", "metric", "reported", "reproduced", "delta", "status"]
+    assert list(df.columns[:8]) == ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta",
+                                    "status"]
     reported = df.set_index(["row", "metric"])["reported"]
     assert reported[("rpgan_r1_r2", "modes")] == "1000" and reported[("gan_r1", "modes")] == "Fail"
     assert set(df["scale"]) == {"tiny"}
