@@ -68,11 +68,13 @@ def test_html_report_embeds_every_table_and_figure_byte_for_byte_grouped_with_co
     assert len(groups) >= 10  # >= 9 tables and the figures
     # Grouped by paper (category) and table (subcategory), each group holding exactly its files.
     categories = _js_object(html, "categories")
-    assert set(categories) == {PAPER}
-    assert {k: sorted(v) for k, v in categories[PAPER].items()} == {k: sorted(v) for k, v in groups.items()}
+    assert set(PipelineDAG("tiny").papers) <= set(categories)  # every paper has its category
+    for key, paths in groups.items():  # each table / the figures group holds exactly its files
+        assert sorted(categories[PAPER][key]) == sorted(paths), key
+    assert {"samples", "agreement"} <= set(categories[PAPER])  # the look outputs have their own groups
     # Every result is embedded as a data URI holding the file's exact bytes (the report stands alone).
     results = _js_object(html, "results")
-    assert set(results) == set(files)
+    assert set(files) <= set(results)
     mimes = {"csv": "text/csv", "md": "text/markdown", "png": "image/png"}
     preset = yaml.safe_load((REPO / "params" / "scales" / "tiny.yaml").read_text())
     for path, data in files.items():
@@ -91,7 +93,7 @@ def test_html_report_embeds_every_table_and_figure_byte_for_byte_grouped_with_co
             assert entry["job_properties"]["rule"] == "table"
             assert entry["job_properties"]["wildcards"] == f"paper={PAPER}, table={stem}"
             assert f"<strong>{PAPER} / {stem}</strong>" in caption
-        assert ast.literal_eval(entry["job_properties"]["params"].removeprefix("preset=")) == preset
+        assert ast.literal_eval(entry["job_properties"]["params"].split("preset=", 1)[1]) == preset
         assert "params/scales/tiny.yaml" in caption and "{{" not in caption  # templates rendered
         for key, value in preset.items():  # the preset as an RST list, one item per key
             if isinstance(value, (int, float)) and not isinstance(value, bool):
