@@ -44,6 +44,11 @@ def get_objective(name: str) -> type[Objective]:
             importlib.import_module(f"ganrepro.papers.{name}")
         except ModuleNotFoundError:
             pass
+    if name not in _REGISTRY:  # a plug-in module a paper's params list under `modules:`
+        from ..config.load import load_params
+
+        for reg in load_params().experiments.values():
+            import_modules(reg.get("modules", []))
     if name not in _REGISTRY:
         raise ConfigError(f"unknown objective {name!r}; registered: {', '.join(sorted(_REGISTRY))}. "
                           f"Register it with @ganrepro.objectives.register({name!r}) in the paper's module.")
