@@ -78,6 +78,10 @@ class PipelineDAG:
         from_rows = [v for e in from_rows for v in seed_variants(e, seeds)]
         return sorted(set(from_rows) | set(from_exps))
 
+    def evaluated_experiments(self, paper: str) -> set[str]:
+        """The runs some table reads (an intermediate stage of a multi-stage schedule is only trained)."""
+        return {e for t in self.tables(paper) for e in self.table_experiments(paper, t)}
+
     def figures(self, paper: str) -> list[str]:
         from ..reports.figures import figure_builders
 

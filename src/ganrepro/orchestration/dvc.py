@@ -244,6 +244,8 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
             "outs": [_out(paths["network"], persist=True), _out(paths["result"], persist=True)],
         }
     for (paper, exp), cfg in dag.runs.items():
+        if exp not in dag.evaluated_experiments(paper):  # e.g. an intermediate training stage
+            continue
         paths = cfg["paths"]
         stages[f"evaluate_{paper}_{exp}"] = {
             "desc": f"evaluate {paper}/{exp} at scale {scale}",
