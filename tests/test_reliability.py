@@ -281,7 +281,7 @@ def test_max_minutes_must_be_positive(minutes, capsys, monkeypatch, tmp_path):
 
 
 def test_debug_flag_shows_the_traceback(capsys):
-    assert cli.main(["resolve", "--experiment", "no-such-experiment", "--scale", "tiny", "--debug"]) == 2
+    assert cli.main(["resolve", "--paper", "r3gan", "--experiment", "no-such-experiment", "--scale", "tiny", "--debug"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" in err and "unknown experiment" in err
 
