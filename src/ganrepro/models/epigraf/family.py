@@ -38,14 +38,18 @@ def build(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
     knobs = {**PAPER_KNOBS, **knobs}
     size = dict(resolution=resolution, img_channels=img_channels, num_classes=num_classes)
     G = EpiGRAFGenerator(**size, **{g: knobs[k] for k, g in _G_KNOBS.items()})
+    return G, _patch_discriminator(knobs, size, "epigraf")
+
+
+def _patch_discriminator(knobs: dict, size: dict, family: str):
+    """The patch D both families share (hyper / standard / K scale-specific), from the model knobs."""
     d_kwargs = {d: knobs[k] for k, d in _D_KNOBS.items()}
     if d_kwargs["variant"] != "multi":
         d_kwargs.pop("num_discriminators")
     try:
-        D = build_discriminator(**size, **d_kwargs)
+        return build_discriminator(**size, **d_kwargs)
     except ValueError as exc:
-        raise ConfigError(f"model (family epigraf): {exc}") from None
-    return G, D
+        raise ConfigError(f"model (family {family}): {exc}") from None
 
 
 def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: dict) -> dict:
@@ -87,14 +91,7 @@ def build_2d(arch: dict, *, resolution: int, img_channels: int, num_classes: int
         raise ConfigError(f"model (family epigraf2d): unknown knobs {unknown}; allowed: {sorted(PAPER_KNOBS_2D)}")
     size = dict(resolution=resolution, img_channels=img_channels, num_classes=num_classes)
     G, _ = get_family("stylegan2").build({**knobs["g"], "family": "stylegan2"}, **size)
-    d_kwargs = {d: knobs[k] for k, d in _D_KNOBS.items()}
-    if d_kwargs["variant"] != "multi":
-        d_kwargs.pop("num_discriminators")
-    try:
-        D = build_discriminator(**size, **d_kwargs)
-    except ValueError as exc:
-        raise ConfigError(f"model (family epigraf2d): {exc}") from None
-    return G, D
+    return G, _patch_discriminator(knobs, size, "epigraf2d")
 
 
 def scale_knobs_2d(model: dict, *, resolution: int, paper_resolution: int, scale: dict) -> dict:
