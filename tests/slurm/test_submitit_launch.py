@@ -176,10 +176,15 @@ def test_two_task_ddp_job_is_preempted_requeued_and_finishes(slurm_cluster, work
     first, second = _launch_log(run_dir)  # rank 0 alone logs
     assert first["status"] == "suspended" and 0 < first["step"] < STEPS and first["world_size"] == 2, first
     assert second["status"] == "ok" and second["restart"] == 1 and second["world_size"] == 2, second
-    # Same global batch as the 1-process reference: equal up to float summation order (~1e-7 measured).
+    # Same global batch as the 1-process reference: equal up to float summation order, which Adam carries
+    # forward. Measured after 120 steps: max |weight difference| 6e-5 (weights up to 3.4), final losses
+    # equal to 5 digits; a wrong shard, seed or noise per rank moves both by orders of magnitude more.
     ref_job, ref_dir = reference
     _wait_done(ref_job)
     ref, got = _nets(ref_dir), _nets(run_dir)
     for net in ("G", "D", "G_ema"):
         for key in ref[net]:
-            torch.testing.assert_close(got[net][key], ref[net][key], rtol=0, atol=1e-5, msg=f"{net}.{key}")
+            torch.testing.assert_close(got[net][key], ref[net][key], rtol=0, atol=5e-4, msg=f"{net}.{key}")
+    last = lambda d: json.loads((d / "stats.jsonl").read_text().splitlines()[-1])
+    for stat in ("loss_d", "loss_g", "d_real", "d_fake"):
+        assert last(run_dir)[stat] == pytest.approx(last(ref_dir)[stat], rel=1e-3, abs=1e-4), stat
