@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--paper", default=None)
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("cost-bench", help="a paper's cost benchmark (memory, time per iteration) at a scale")
+    _add_run_args(p, experiment=False)
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("tables", help="regenerate a paper's tables (CSV + markdown)")
     _add_run_args(p, experiment=False)
     p.add_argument("--out", default="results/tables")
@@ -247,6 +251,11 @@ def _dispatch(args) -> int | None:
         from .stages.params_count import count_paper_params
 
         count_paper_params(args.paper, args.out)
+        return 0
+    if args.cmd == "cost-bench":
+        from .stages.cost_bench import run_cost_bench
+
+        run_cost_bench(args.paper, args.scale, args.out)
         return 0
     if args.cmd == "tables":
         from .reports.tables import write_tables

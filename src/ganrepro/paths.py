@@ -87,6 +87,11 @@ def param_counts(paper: str) -> str:
     return f"{RESULTS}/metrics/params/{paper}.json"
 
 
+def cost_bench(scale: str, paper: str) -> str:
+    """The paper's cost benchmark at this scale (tables' ``source: cost`` cells)."""
+    return f"{RESULTS}/metrics/{scale}/cost_bench/{paper}.json"
+
+
 def tables_dir(paper: str) -> str:
     return f"{RESULTS}/tables/{paper}"
 

@@ -28,3 +28,15 @@ rule count_params:
         "logs/count_params/{paper}.log",
     shell:
         "OMP_NUM_THREADS={threads} ganrepro count-params --paper {wildcards.paper} --out {output} > {log} 2>&1"
+
+
+rule cost_bench:  # memory and time per training iteration, for tables' `source: cost` cells
+    output:
+        paths.cost_bench(SCALE, "{paper}"),
+    params:
+        scale=SCALE,
+    threads: THREADS
+    log:
+        "logs/cost_bench/{paper}.log",
+    shell:
+        "OMP_NUM_THREADS={threads} ganrepro cost-bench --paper {wildcards.paper} --scale {params.scale} --out {output} > {log} 2>&1"

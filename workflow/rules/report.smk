@@ -7,6 +7,7 @@ rule table:
     input:
         metrics=lambda w: PIPELINE.table_metrics(w.paper, w.table),
         params=lambda w: PIPELINE.param_counts(w.paper),
+        cost=lambda w: PIPELINE.cost_inputs(w.paper, w.table),
     output:
         csv=report(paths.table("{paper}", "{table}", "csv"), caption="../report/table.rst",
                    category="{paper}", subcategory="{table}"),

@@ -127,6 +127,13 @@ class PipelineDAG:
     def param_counts(self, paper: str) -> str:
         return paths.param_counts(paper)
 
+    def cost_inputs(self, paper: str, table: str) -> list[str]:
+        """The paper's cost benchmark when ``table`` has ``source: cost`` cells (else nothing)."""
+        spec = self.params.reported[paper]["tables"][table]
+        if any(m.get("source") == "cost" for m in spec["metrics"].values()):
+            return [paths.cost_bench(self.scale, paper)]
+        return []
+
     def table_files(self, paper: str, table: str) -> list[str]:
         """CSV (long format), markdown (the paper's layout), JSON (reproduced cells: DVC metrics)."""
         return [paths.table(paper, table, ext) for ext in ("csv", "md", "json")]

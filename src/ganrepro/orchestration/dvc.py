@@ -37,7 +37,7 @@ from pathlib import Path
 import yaml
 
 from ..config.load import read_yaml
-from ..paths import real_grid, sample_grid
+from ..paths import cost_bench as paths_cost_bench, real_grid, sample_grid
 from .dag import PipelineDAG
 
 # Keys of params/scales/<scale>.yaml each kind of stage depends on. tests/test_dvc.py perturbs every key
@@ -49,6 +49,7 @@ SCALE_KEYS = {  # `threads` everywhere: the intra-op thread count changes floati
     "train": ["device", "data", "resolution", "width_divisor", "min_width", "z_dim_max", "batch", "kimg",
               "tick_kimg", "snapshot_ticks", "gamma_scaling", "dataset.count", "threads", "learning_kimg"],
     "evaluate": ["device", "data", "resolution", "extractor.kind", "eval", "threads"],
+    "cost-bench": ["threads"],  # the benchmark's own sizes are in params/experiments/<paper>.yaml cost_bench
 }
 
 # The module each stage's CLI command runs (cli.py only dispatches and is deliberately not a dep).
@@ -59,6 +60,7 @@ ENTRY_MODULES = {
     "train": "ganrepro.stages.train",
     "evaluate": "ganrepro.stages.evaluate",
     "count-params": "ganrepro.stages.params_count",
+    "cost-bench": "ganrepro.stages.cost_bench",
     "table": "ganrepro.reports.tables",
     "figures": "ganrepro.reports.figures",
     "samples": "ganrepro.reports.samples",
@@ -267,13 +269,26 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
                        {"params/datasets.yaml": ["datasets"]}],
             "outs": [_out(counts)],
         }
+        cost = paths_cost_bench(scale, paper)
+        if any(dag.cost_inputs(paper, t) for t in dag.tables(paper)):
+            module = dag.params.experiments[paper]["cost_bench"]["module"]
+            stages[f"cost-bench_{paper}"] = {
+                "desc": f"{paper}: cost benchmark (memory, time per iteration) at scale {scale}",
+                "cmd": f"{ENV} ganrepro cost-bench --paper {paper} --scale {scale} --out {cost}",
+                "deps": list(dict.fromkeys(code_deps(ENTRY_MODULES["cost-bench"]) + code_deps(module)
+                                           + _paper_deps(paper))),
+                "params": [{f"params/experiments/{paper}.yaml": [f"cost_bench.scales.{scale}", "cost_bench.module"]},
+                           _scale_params(scale, "cost-bench")],
+                "outs": [_out(cost)],
+            }
         for table in dag.tables(paper):
             files = dag.table_files(paper, table)
             metrics = [f for f in files if f.endswith(".json")]
             stages[f"table_{paper}_{table}"] = {
                 "desc": f"{paper} {table} at scale {scale}: reproduced beside reported",
                 "cmd": f"{ENV} ganrepro tables --paper {paper} --scale {scale} --table {table}",
-                "deps": dag.table_metrics(paper, table) + [counts] + code_deps(ENTRY_MODULES["table"])
+                "deps": dag.table_metrics(paper, table) + [counts] + dag.cost_inputs(paper, table)
+                + code_deps(ENTRY_MODULES["table"])
                 + _paper_deps(paper),
                 "params": [{f"params/reported/{paper}.yaml": [f"tables.{table}"]}],
                 "outs": [_out(f) for f in files if f not in metrics],

@@ -29,6 +29,12 @@ def find_metric(record: dict, key: str) -> tuple[str, dict] | None:
     return None
 
 
+def cost_record(scale: str, paper: str) -> dict | None:
+    """The paper's cost benchmark at this scale (``ganrepro cost-bench``), or None before it ran."""
+    path = Path(paths.cost_bench(scale, paper))
+    return read_json(path) if path.is_file() else None
+
+
 def param_counts(paper: str) -> dict:
     path = Path(paths.param_counts(paper))
     return read_json(path)["counts"] if path.is_file() else {}

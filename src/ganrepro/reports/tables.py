@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import paths
 from ..config import load_params, resolve_run
 from ..config.resolve import seed_variants
 from ..utils_io import atomic_write
 from ..papers import hooks
-from .sources import find_metric, is_number, metrics_record, param_counts
+from .sources import cost_record, find_metric, is_number, metrics_record, param_counts
 
 COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status", "label", "scale",
            "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
@@ -54,10 +55,33 @@ def _commit(git: dict) -> str:
     return git["commit"][:12] + ("+dirty" if git.get("dirty") else "")
 
 
+def cost_cell(spec: dict, metric: str, row: dict, cost: dict | None) -> dict:
+    """A ``source: cost`` cell: the paper's cost benchmark's measurement of the row's ``cost:`` entry,
+    times ``factor``; with ``relative_to: <row>``, expressed as that row's reported cost times the measured
+    ratio (the paper's unit, the measured relative cost)."""
+    m = spec["metrics"][metric]
+    key = row.get("cost")
+    if key is None:
+        return {"reproduced": None, "status": "reported-only", "metric_name": ""}
+    if cost is None or key not in cost["rows"]:
+        return {"reproduced": None, "status": "missing", "metric_name": ""}
+    value = float(cost["rows"][key][m["field"]]) * float(m.get("factor", 1.0))
+    name = f"cost:{m['field']} ({cost['memory']} memory, {cost['device']}, batch {cost['batch']}, {cost['resolution']} px)"
+    ref_id = m.get("relative_to")
+    if ref_id:
+        ref = next(r for r in spec["rows"] if r["row"] == ref_id)
+        measured_ref = float(cost["rows"][ref["cost"]][m["field"]]) * float(m.get("factor", 1.0))
+        value = ref["reported"][metric] * value / measured_ref
+        name += f" relative to {ref_id} x its reported {ref['reported'][metric]:g}"
+    return {"reproduced": value, "status": "reproduced", "metric_name": name}
+
+
 def _cell(spec: dict, metric: str, row: dict, cfg: dict | None, record: dict | None, counts: dict,
-          settings) -> dict:
+          settings, cost: dict | None = None) -> dict:
     """(reproduced, status, metric_name) for one row x metric."""
     exp = row.get("experiment")
+    if spec["metrics"][metric].get("source") == "cost":  # measured by the paper's cost benchmark, not a run
+        return cost_cell(spec, metric, row, cost)
     if not exp:
         return {"reproduced": None, "status": "reported-only", "metric_name": ""}
     if spec.get("source") == "settings":  # a table of hyperparameters (R3GAN Table 9): the values used
@@ -90,6 +114,7 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
     spec = params.reported[paper]["tables"][table]
     counts = param_counts(paper)
     settings = hooks(paper, params.experiments[paper].get("modules", [])).settings
+    cost = cost_record(scale, paper) if any(m.get("source") == "cost" for m in spec["metrics"].values()) else None
     lines = []
     seeds = params.scale(scale).get("seeds", 1)
     for row in spec["rows"]:
@@ -100,9 +125,9 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
         variants = seed_variants(exp, seeds)[1:] if exp and spec.get("source") != "settings" else []
         for metric in spec["metrics"]:
             reported = row["reported"].get(metric)
-            cell = _cell(spec, metric, row, cfg, record, counts, settings)
+            cell = _cell(spec, metric, row, cfg, record, counts, settings, cost)
             std = None
-            if variants:
+            if variants and spec["metrics"][metric].get("source") != "cost":
                 extra = [_cell(spec, metric, row, resolve_run(paper, v, scale, params),
                                metrics_record(scale, paper, v), counts, settings) for v in variants]
                 cell, std = _over_seeds([cell, *extra])
@@ -165,6 +190,10 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
         head.append(f"- reproduced with: {', '.join(extractors)}" +
                     ("  (NOT Inception: numbers are not comparable in absolute value to the paper's)"
                      if any(e.startswith("cnn_") for e in extractors) else ""))
+    measured = sorted({n for n in df["metric_name"].dropna().astype(str) if n.startswith("cost:")})
+    if measured:
+        head.append(f"- cost cells measured by the paper's cost benchmark: {'; '.join(measured)} "
+                    f"({paths.cost_bench(scale, paper)})")
     commits = sorted({c for c in ours["commit"].dropna() if c})
     if commits:
         head.append(f"- produced by commit(s): {', '.join(commits)}; per-cell provenance in results/metrics/")

@@ -211,6 +211,19 @@ def format_table(results: list[dict], cfg: BenchConfig, paper: dict[str, tuple[f
     return "\n".join(lines)
 
 
+def run(settings: dict) -> dict:
+    """The benchmark ``ganrepro cost-bench`` runs (settings from params/experiments/epigraf.yaml
+    ``cost_bench.scales``): one row per Table 2 variant (``CONFIGS``), keyed as the tables' ``cost:``
+    cells name them."""
+    settings = dict(settings)
+    memory = settings.pop("memory", "auto")
+    cfg = BenchConfig(**settings)
+    results = benchmark(cfg, memory=memory)
+    return {"config": asdict(cfg), "device": cfg.device, "memory": results[0]["memory"], "batch": cfg.batch,
+            "resolution": cfg.resolution, "rows": {r["config"]: r for r in results},
+            "text": format_table(results, cfg, paper_costs())}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cpu", help="cpu or cuda")

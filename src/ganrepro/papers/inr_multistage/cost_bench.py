@@ -246,6 +246,34 @@ def format_table(results: list[dict], cfg: BenchConfig) -> str:
     return "\n".join(lines)
 
 
+def config_from(resolution: int = PAPER_RESOLUTION, batch: int = 1, iters: int = 3, device: str = "cpu",
+                width: int = PAPER_WIDTH, accum_rounds: int = ACCUMULATION_ROUNDS) -> BenchConfig:
+    """A benchmark config from the CLI's / params' knobs: ``width`` sets G's group width, and hidden,
+    w and D's channel cap follow it (all the paper's at ``width`` 512)."""
+    return BenchConfig(resolution=resolution, batch=batch, iters=iters, device=device, width=width,
+                       hidden=min(PAPER_HIDDEN, width), w_dim=min(PAPER_W_DIM, width),
+                       d_channel_max=min(512, width), accum_rounds=accum_rounds)
+
+
+def run(settings: dict) -> dict:
+    """The benchmark ``ganrepro cost-bench`` runs (settings from params/experiments/inr_multistage.yaml
+    ``cost_bench.scales``): one row per scheme, keyed as the tables' ``cost:`` cells name them."""
+    settings = dict(settings)
+    memory = settings.pop("memory", "auto")
+    cfg = config_from(**settings)
+    results = benchmark(cfg, memory=memory)
+    rows = {}
+    for scheme in ("image", "patch", "multistage", "accumulation"):
+        r = row_of(results, scheme)
+        if r is not None:
+            rows[scheme] = r
+    for r in results:
+        if r["scheme"] == "multistage" and r["stage"] != "all":
+            rows[f"multistage-stage{r['stage']}"] = r
+    return {"config": asdict(cfg), "device": cfg.device, "memory": results[0].get("memory", memory),
+            "batch": cfg.batch, "resolution": cfg.resolution, "rows": rows, "text": format_table(results, cfg)}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--resolution", type=int, default=PAPER_RESOLUTION)
@@ -263,10 +291,8 @@ def main(argv=None) -> None:
         cfg = BenchConfig(**json.loads(args.config))
         print(json.dumps(measure(cfg, args.child[0], int(args.child[1]), args.memory)))
         return
-    w = args.width
-    cfg = BenchConfig(resolution=args.resolution, batch=args.batch, iters=args.iters, device=args.device,
-                      width=w, hidden=min(PAPER_HIDDEN, w), w_dim=min(PAPER_W_DIM, w),
-                      d_channel_max=min(512, w), accum_rounds=args.accum_rounds)
+    cfg = config_from(resolution=args.resolution, batch=args.batch, iters=args.iters, device=args.device,
+                      width=args.width, accum_rounds=args.accum_rounds)
     results = benchmark(cfg, memory=args.memory)
     print(format_table(results, cfg))
     if args.json:
