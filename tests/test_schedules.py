@@ -52,3 +52,25 @@ def test_divergence_guard_non_finite_and_patience():
     assert info.value.step == 5
     with pytest.raises(TrainingDiverged, match="non-finite loss_g"):
         DivergenceGuard(1.0, 1).check(step=1, kimg=0, losses={"loss_g": math.nan}, fake_grad_sq=0.0)
+
+
+def test_a_null_entry_removes_an_inherited_schedule():
+    from ganrepro.config.resolve import resolve_schedule
+
+    out = resolve_schedule({"patch_beta": None, "patch_smin": {"curve": "linear", "start": 1.0, "end": 0.25, "mimg": 5}},
+                           time_ratio=0.001, gamma_factor=1.0)
+    assert set(out) == {"patch_smin"} and out["patch_smin"]["kimg"] == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("exp, kind, paper_t", [("f6-uniform-t1k-cats256", "uniform", 1000),
+                                                ("f6-uniform-t10k-cats256", "uniform", 10000),
+                                                ("f6-beta-t10k-cats256", "beta", 10000)])
+def test_fig6_runs_anneal_over_their_papers_T_compressed_by_the_scale(exp, kind, paper_t):
+    from ganrepro.config import resolve_run
+    from ganrepro.papers.epigraf.convergence import _label
+
+    cfg = resolve_run("epigraf", exp, "smoke")
+    entry = cfg["schedule"]["patch_smin" if kind == "uniform" else "patch_beta"]
+    assert ("patch_beta" in cfg["schedule"]) == (kind == "beta")
+    assert entry["kimg"] == pytest.approx(paper_t * cfg["train"]["time_ratio"])
+    assert _label(cfg) == f"[{kind}] T = {paper_t // 1000}k" and cfg["train"]["keep_networks"] == 4

@@ -10,7 +10,8 @@ import pytest
 
 
 TABLES = ("table1", "table1_cost", "table2", "table3", "table4")
-FIGURES = ("fig3_scale_pdfs", "fig6_schedule_curves", "fig7_modulations", "multiview_samples")
+FIGURES = ("fig3_scale_pdfs", "fig5_geometry", "fig6_convergence", "patch_schedule_curves", "fig7_modulations",
+           "multiview_samples")
 
 
 @pytest.fixture(scope="module")

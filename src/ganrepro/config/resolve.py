@@ -148,7 +148,7 @@ def resolve_schedule(sched: dict, *, time_ratio: float, gamma_factor: float) -> 
     burnin_kimg = float(sched.get("burnin_mimg", 0.0)) * 1000.0 * time_ratio
     out = {}
     for name, entry in sched.items():
-        if name == "burnin_mimg":
+        if name == "burnin_mimg" or entry is None:  # `name: null` removes an inherited schedule entry
             continue
         if isinstance(entry, dict):
             e = {"curve": entry["curve"], "start": float(entry["start"]),

@@ -1,8 +1,8 @@
-"""EpiGRAF's figures: Fig 3 (patch-scale densities), Fig 6 stand-in (schedules and losses per run),
-Fig 7 (hypernetwork modulations of a trained D) and a multi-view sample grid per 3D dataset.
+"""EpiGRAF's figures: Fig 3 (patch-scale densities), Fig 5 (marching-cubes geometry of samples), the
+patch schedules and D losses per Table 1 run, Fig 7 (hypernetwork modulations of a trained D) and a
+multi-view sample grid per 3D dataset (Fig 6, convergence: ``convergence.py``).
 
-Each builder is ``fn(paper, scale, out_dir) -> Path``. Fig 5 (marching-cubes geometry) is not built:
-scikit-image is not a dependency of the project.
+Each builder is ``fn(paper, scale, out_dir) -> Path``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch  # noqa: E402
 from ...config import list_experiments, resolve_run  # noqa: E402
 from ...reports.figures import run_curves, save_png  # noqa: E402
 from ...training.schedules import values_at  # noqa: E402
+from .geometry import THRESH_PERCENTILE, density_volume, draw_mesh, mesh_from_density  # noqa: E402
 from .patches import beta_at, sample_scales, scale_pdf, smin_at  # noqa: E402
 
 FIG3_MIN_SCALE = 0.125          # r / R = 64 / 512, as the paper's figure
@@ -48,9 +49,9 @@ def fig3_scale_pdfs(paper: str, scale: str, out: Path) -> Path:
     return save_png(fig, out / paper / "fig3_scale_pdfs.png")
 
 
-def fig6_schedule_curves(paper: str, scale: str, out: Path) -> Path:
-    """Fig 6 stand-in: per Table 1 run, the Beta parameter and mean patch scale it trained with, and
-    its D loss over kimg. (The paper plots FID@2k over kimg; the loop logs no intermediate FID.)"""
+def patch_schedule_curves(paper: str, scale: str, out: Path) -> Path:
+    """Per Table 1 run, the Beta parameter and mean patch scale it trained with, and its D loss over kimg
+    (not a paper figure: what the patch schedule did in each run)."""
     exps = [e for e in list_experiments(paper) if "table1" in resolve_run(paper, e, scale)["tables"]]
     df = run_curves(paper, scale, exps)
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
@@ -69,8 +70,8 @@ def fig6_schedule_curves(paper: str, scale: str, out: Path) -> Path:
     axes[1].set(title="mean patch scale E[s]", xlabel="kimg")
     axes[2].set(title="D loss", xlabel="kimg")
     axes[2].legend(fontsize=7)
-    fig.suptitle(f"{paper} Fig. 6 stand-in at scale '{scale}': patch schedule and D loss per run")
-    return save_png(fig, out / paper / "fig6_schedule_curves.png")
+    fig.suptitle(f"{paper} at scale '{scale}': patch schedule and D loss per Table 1 run")
+    return save_png(fig, out / paper / "patch_schedule_curves.png")
 
 
 def _load_nets(path: Path):
@@ -130,3 +131,33 @@ def multiview_grid(paper: str, scale: str, out: Path, views: int = 7, samples: i
         ax.set_title(f"{exp} ({cfg['dataset']['title']})", fontsize=8)
     fig.suptitle(f"{paper}: multi-view samples (rows: latents, columns: yaw) at scale '{scale}'", fontsize=9)
     return save_png(fig, out / paper / "multiview_samples.png")
+
+
+def fig5_geometry(paper: str, scale: str, out: Path, samples: int = 3) -> Path:
+    """Fig 5: per Table 1 run at 256^2 (one per 3D dataset), the iso-surface of G_ema's density field for
+    ``samples`` fixed latents (marching cubes at the 97.5th percentile on a voxel grid of the tri-plane
+    cube: 64^3 below paper scale, 256^3 as the official script at paper scale)."""
+    exps = [e for e in list_experiments(paper) if e.startswith("t1-") and e.endswith("256")]
+    fig = plt.figure(figsize=(samples * 2.6, len(exps) * 2.6 + 0.5))
+    for row, exp in enumerate(exps):
+        cfg = resolve_run(paper, exp, scale)
+        G, _, payload = _load_nets(Path(cfg["paths"]["network"]))
+        res = 256 if scale == "paper" else 64
+        z = torch.randn(samples, G.z_dim, generator=torch.Generator().manual_seed(0))
+        c = torch.eye(G.c_dim)[torch.arange(samples) % G.c_dim] if G.c_dim else None
+        sigma = density_volume(G, z, c, res)
+        cube = G.camera["cube_scale"]
+        for i in range(samples):
+            ax = fig.add_subplot(len(exps), samples, row * samples + i + 1, projection="3d")
+            mesh = mesh_from_density(sigma[i], cube)
+            if mesh is None:
+                ax.set_axis_off()
+                ax.set_title("constant density", fontsize=7)
+                continue
+            verts, faces, level = mesh
+            draw_mesh(ax, verts, faces, cube)
+            head = f"{exp} ({cfg['dataset']['title'][:40]})\n" if i == 0 else "\n"
+            ax.set_title(f"{head}z{i}: {len(faces)} faces, sigma > {level:.3g}", fontsize=6, loc="left")
+    fig.suptitle(f"{paper} Fig. 5: geometry (marching cubes at the {THRESH_PERCENTILE:g}th density percentile, "
+                 f"{res}^3 voxels) at scale '{scale}'", fontsize=9)
+    return save_png(fig, out / paper / "fig5_geometry.png")
