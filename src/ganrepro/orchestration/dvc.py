@@ -130,6 +130,8 @@ def _imports_of(module: str) -> set[str]:
                 continue
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names if _module_path(f"{base}.{a.name}"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("ganrepro."):
+            found.add(node.value)  # a module named by string: ganrepro.papers.lazy(...), importlib
     return {m for m in found if _module_path(m)}
 
 

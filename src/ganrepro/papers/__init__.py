@@ -6,6 +6,8 @@ registers what the generic report code cannot know::
     register_paper("r3gan", figures={"fig1_g_loss": fig1}, settings=used_settings)
 
 * ``figures``: figure name -> ``fn(paper, scale, out_dir) -> Path`` (PNG under results/figures/<paper>/);
+  ``lazy("module", "fn")`` defers the import to the first call, so that training and evaluation jobs,
+  which import the paper's package for its objective, do not pay for matplotlib / seaborn / scipy;
 * ``settings``: ``fn(paper, experiment, scale) -> dict`` for tables whose cells are the settings used
   (``source: settings`` in params/reported, e.g. R3GAN's Table 9).
 The generic figures (training curves, sample grids) need no registration.
@@ -16,6 +18,17 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from typing import Callable
+
+
+def lazy(module: str, name: str) -> Callable:
+    """A callable that imports ``module`` and calls its ``name`` on first use."""
+
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"{module}.{name} (imported on first call)"
+    return call
 
 
 @dataclass(frozen=True)

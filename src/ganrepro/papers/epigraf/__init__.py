@@ -6,13 +6,14 @@ families and the paper's report hooks (Table 4 from the archives, Figs 3, 5, 6, 
 
 from ganrepro.models.epigraf import family as _family  # noqa: F401  (registers the model families)
 
-from .. import register_paper
+from .. import lazy, register_paper
 from . import objective as _objective  # noqa: F401  (registers the objective)
-from .convergence import fig6_convergence
-from .figures import fig3_scale_pdfs, fig5_geometry, fig7_modulations, multiview_grid, patch_schedule_curves
-from .settings import used_settings
 
-register_paper("epigraf", settings=used_settings,
-               figures={"fig3_scale_pdfs": fig3_scale_pdfs, "fig5_geometry": fig5_geometry,
-                        "fig6_convergence": fig6_convergence, "patch_schedule_curves": patch_schedule_curves,
-                        "fig7_modulations": fig7_modulations, "multiview_samples": multiview_grid})
+_FIGURES = "ganrepro.papers.epigraf.figures"
+register_paper("epigraf", settings=lazy("ganrepro.papers.epigraf.settings", "used_settings"),
+               figures={"fig3_scale_pdfs": lazy(_FIGURES, "fig3_scale_pdfs"),
+                        "fig5_geometry": lazy(_FIGURES, "fig5_geometry"),
+                        "fig6_convergence": lazy("ganrepro.papers.epigraf.convergence", "fig6_convergence"),
+                        "patch_schedule_curves": lazy(_FIGURES, "patch_schedule_curves"),
+                        "fig7_modulations": lazy(_FIGURES, "fig7_modulations"),
+                        "multiview_samples": lazy(_FIGURES, "multiview_grid")})

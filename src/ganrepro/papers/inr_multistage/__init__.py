@@ -7,8 +7,8 @@ from ganrepro.models.cips import family as _family  # noqa: F401  (registers the
 
 from . import objective as _objective  # noqa: F401  (registers the objective)
 
-from ganrepro.papers import register_paper
+from ganrepro.papers import lazy, register_paper
 
-from .figures import FIGURES
-
-register_paper("inr_multistage", figures=FIGURES)
+_FIGURES = "ganrepro.papers.inr_multistage.figures"
+register_paper("inr_multistage", figures={name: lazy(_FIGURES, name) for name in (
+    "fig2_samples", "fig3_stages", "fig4_extrapolation", "fig_losses")})

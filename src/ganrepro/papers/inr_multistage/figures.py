@@ -110,6 +110,3 @@ def fig_losses(paper: str, scale: str, out: Path) -> Path:
     fig.suptitle(f"Losses over training ({scale})", fontsize=9)
     return save_png(fig, Path(out) / paper / "fig_losses.png")
 
-
-FIGURES = {"fig2_samples": fig2_samples, "fig3_stages": fig3_stages, "fig4_extrapolation": fig4_extrapolation,
-           "fig_losses": fig_losses}

@@ -1,9 +1,8 @@
 """R3GAN: its objective is the worked example in ganrepro.objectives.r3gan; here, its own report hooks."""
 
-from .. import register_paper
-from .figures import fig1_g_loss
-from .learning import learning_curves, learning_samples
-from .settings import used_settings
+from .. import lazy, register_paper
 
-register_paper("r3gan", figures={"fig1_g_loss": fig1_g_loss, "learning_curves": learning_curves,
-                                 "learning_samples": learning_samples}, settings=used_settings)
+register_paper("r3gan", figures={"fig1_g_loss": lazy("ganrepro.papers.r3gan.figures", "fig1_g_loss"),
+                                 "learning_curves": lazy("ganrepro.papers.r3gan.learning", "learning_curves"),
+                                 "learning_samples": lazy("ganrepro.papers.r3gan.learning", "learning_samples")},
+               settings=lazy("ganrepro.papers.r3gan.settings", "used_settings"))
