@@ -93,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="dvc.yaml", help="file to write, '-' for stdout (default: dvc.yaml)")
     p.add_argument("--check", action="store_true", help="exit 1 if --out differs from what params/ generate")
 
+    p = sub.add_parser("dag-timing", help="per-rule job time and wall time of a finished DAG run, from its logs/")
+    p.add_argument("--logs", default="logs")
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--scale", default=None, help="only this scale's jobs (default: every log)")
+
     p = sub.add_parser("bench-scheduling", help="scheduling overhead per job and submit -> first training step "
                                                 "(local or SLURM), in a temporary directory")
     p.add_argument("--executor", choices=["local", "slurm"], default="local")
@@ -159,7 +164,7 @@ def _enter_workspace(args) -> None:
     from .paths import workspace_root
 
     os.chdir(workspace_root())
-    if getattr(args, "scale", None) and args.cmd not in ("plan", "validate", "resolve", "dvc-yaml"):
+    if getattr(args, "scale", None) and args.cmd not in ("plan", "validate", "resolve", "dvc-yaml", "dag-timing"):
         import torch
 
         from .config import load_params
@@ -268,6 +273,13 @@ def _dispatch(args) -> int | None:
 
         for path in write_figures(args.paper, args.scale, args.out, figure=args.figure):
             print(path)
+        return 0
+    if args.cmd == "dag-timing":
+        from pathlib import Path
+
+        from .orchestration.timing import report
+
+        print(report(Path(args.logs), cores=args.cores, scale=args.scale))
         return 0
     if args.cmd == "bench":
         from .orchestration.bench import run_bench
