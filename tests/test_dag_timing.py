@@ -31,3 +31,13 @@ def test_jobs_are_grouped_by_kind_and_timed_from_birth_to_last_write(tmp_path):
     text = report(logs, cores=2, scale="tiny")
     assert text.splitlines()[1].split()[:3] == ["train", "2", "12"]
     assert "4 jobs, 15 job-seconds" in text
+
+
+def test_a_paper_filter_keeps_the_jobs_whose_log_path_names_it(tmp_path):
+    logs = tmp_path / "logs"
+    _log(logs, "tiny/train/r3gan/a.log", 5)
+    _log(logs, "tiny/train/epigraf/a.log", 3)
+    _log(logs, "cost_bench/epigraf.log", 2)
+    _log(logs, "overview.log", 1)
+    times = job_times(logs, paper="epigraf")
+    assert {k: [round(e - s) for s, e in v] for k, v in times.items()} == {"train": [3], "cost_bench": [2]}

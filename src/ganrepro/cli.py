@@ -97,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--logs", default="logs")
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--scale", default=None, help="only this scale's jobs (default: every log)")
+    p.add_argument("--paper", default=None, help="only this paper's jobs (shared jobs such as instruments excluded)")
 
     p = sub.add_parser("bench-scheduling", help="scheduling overhead per job and submit -> first training step "
                                                 "(local or SLURM), in a temporary directory")
@@ -170,7 +171,7 @@ def _enter_workspace(args) -> None:
         from .config import load_params
 
         torch.set_num_threads(int(load_params().scale(args.scale).get("threads", 1)))  # as under Snakemake/DVC
-    if getattr(args, "paper", "unset") is None and args.cmd != "plan":
+    if getattr(args, "paper", "unset") is None and args.cmd not in ("plan", "dag-timing"):
         args.paper = _infer_paper(args)
 
 
@@ -279,7 +280,7 @@ def _dispatch(args) -> int | None:
 
         from .orchestration.timing import report
 
-        print(report(Path(args.logs), cores=args.cores, scale=args.scale))
+        print(report(Path(args.logs), cores=args.cores, scale=args.scale, paper=args.paper))
         return 0
     if args.cmd == "bench":
         from .orchestration.bench import run_bench

@@ -30,13 +30,15 @@ def _statx_birth(path: Path) -> float | None:
     return float(value) if out.returncode == 0 and value not in ("", "0", "-") else None
 
 
-def job_times(logs: Path, scale: str | None = None) -> dict[str, list[tuple[float, float]]]:
+def job_times(logs: Path, scale: str | None = None, paper: str | None = None) -> dict[str, list[tuple[float, float]]]:
     """{kind: [(start, end), ...]} of every job log under ``logs`` (``logs/<scale>/<kind>/...`` or
-    ``logs/<kind>/...``)."""
+    ``logs/<kind>/...``); with ``paper``, only the jobs whose log path names it (per-paper jobs)."""
     out: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for path in sorted(Path(logs).rglob("*.log")):
         parts = path.relative_to(logs).parts
         if scale and parts[0] != scale and parts[0] in ("tiny", "smoke", "paper"):
+            continue
+        if paper and paper not in parts[:-1] and not path.stem.startswith(paper):
             continue
         if parts[0] in ("tiny", "smoke", "paper"):
             parts = parts[1:]
@@ -47,8 +49,8 @@ def job_times(logs: Path, scale: str | None = None) -> dict[str, list[tuple[floa
     return dict(out)
 
 
-def report(logs: Path, cores: int = 2, scale: str | None = None) -> str:
-    times = job_times(logs, scale)
+def report(logs: Path, cores: int = 2, scale: str | None = None, paper: str | None = None) -> str:
+    times = job_times(logs, scale, paper)
     if not times:
         return f"no job logs with birth times under {logs}"
     lines = [f"{'kind':<24}{'jobs':>6}{'job-s':>9}{'mean s':>8}{'max s':>7}"]
