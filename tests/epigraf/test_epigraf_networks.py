@@ -99,3 +99,21 @@ def test_scale_specific_discriminators_route_by_scale_bucket():
     used = set(D.route(p).tolist())
     for k, sub in enumerate(D.discriminators):
         assert (sub.from_rgb.weight.grad is not None) == (k in used)
+
+
+def test_pose_conditioned_generator_maps_class_and_view_and_the_default_ignores_the_view():
+    torch.manual_seed(0)
+    G = EpiGRAFGenerator(resolution=16, num_classes=3, camera_cond=True, **TINY_G).eval()
+    assert G.mapping.c_dim == 3 + 2 and G.c_dim == 3
+    z, c = torch.randn(2, TINY_G["z_dim"]), torch.tensor([0, 2])
+    cams = torch.tensor([[0.3, 1.4, 0.0], [-0.2, 1.7, 0.0]])
+    cond = G.mapping_input(c, cams, 2, z.device)
+    assert torch.equal(cond[:, :3], torch.eye(3)[[0, 2]])
+    assert torch.allclose(cond[:, 3:], cams[:, :2] / (2 * math.pi))
+    # the view changes the latent code (hence the planes), not just the rays
+    ws_a = G.mapping(z, G.mapping_input(c, cams, 2, z.device))
+    ws_b = G.mapping(z, G.mapping_input(c, cams.flip(0), 2, z.device))
+    assert not torch.allclose(ws_a, ws_b)
+    assert G(z, c, cams, torch.tensor([[0.5, 0.1, 0.2]] * 2)).shape == (2, 3, 8, 8)
+    plain = EpiGRAFGenerator(resolution=16, num_classes=3, **TINY_G).eval()
+    assert plain.mapping.c_dim == 3 and plain.mapping_input(c, cams, 2, z.device) is c

@@ -95,3 +95,10 @@ def frustum_inside_cube(*, fov: float, near: float, far: float, radius: float, c
     depths = torch.tensor([near, far])
     points = origins[:, None, None] + dirs[:, :, None] * depths[None, None, :, None]
     return bool(points.abs().max() <= cube_scale)
+
+
+def camera_raw_encoding(camera: torch.Tensor) -> torch.Tensor:
+    """The reference's raw-angle camera input (D's, and G's mapping when pose-conditioned): yaw, pitch ->
+    sign(a) * (|a| mod 2 pi) / (2 pi)."""
+    a = camera[:, :2]
+    return a.sign() * ((a.abs() % (2 * math.pi)) / (2 * math.pi))

@@ -27,6 +27,8 @@ from torch import nn
 from ganrepro.models.layers import StyleConv2d, StyleLinear, class_one_hot, normalize_2nd_moment
 from ganrepro.models.stylegan2 import DiscriminatorEpilogue
 
+from .camera import camera_raw_encoding
+
 PAPER_DISCRIMINATOR = dict(channel_base=16384, channel_max=512, mbstd_group=4, hyper_dim=512, const_emb_dim=256,
                            fourier_max=1000.0, camera_cond_drop_p=0.5, patch_resolution=64)
 
@@ -86,12 +88,6 @@ class PatchDBlock(nn.Module):
         if self.affine is not None:
             x = x * self.modulation(p)[:, :, None, None].to(x.dtype)
         return self.conv1(x, gain=math.sqrt(0.5)) + y
-
-
-def camera_raw_encoding(camera: torch.Tensor) -> torch.Tensor:
-    """Reference's raw-angle D camera input: yaw, pitch -> sign(a) * (|a| mod 2 pi) / (2 pi)."""
-    a = camera[:, :2]
-    return a.sign() * ((a.abs() % (2 * math.pi)) / (2 * math.pi))
 
 
 class PatchDiscriminator(nn.Module):

@@ -4,7 +4,8 @@ Knobs (paper values in ``PAPER_KNOBS``): generator ``z_dim, w_dim, mapping_layer
 feat_dim, g_channel_base, g_channel_max, mlp_hidden, n_coarse, n_fine, camera`` (a preset name of
 ``CAMERA_PRESETS``); discriminator ``d_variant`` (hyper | standard | multi), ``num_discriminators``,
 ``d_channel_base, d_channel_max, mbstd_group, hyper_dim, const_emb_dim, camera_cond,
-camera_cond_drop_p, camera_encoding``; shared ``patch_resolution``.
+camera_cond_drop_p, camera_encoding``; shared ``patch_resolution``; ``g_camera_cond`` conditions G's mapping
+on the view (the paper's FFHQ setting; off as in the official configs).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ PAPER_KNOBS = dict(z_dim=512, w_dim=512, mapping_layers=2, plane_resolution=512,
                    g_channel_max=512, mlp_hidden=64, n_coarse=48, n_fine=48, camera="frontal",
                    d_variant="hyper", num_discriminators=1, d_channel_base=16384, d_channel_max=512, mbstd_group=4,
                    hyper_dim=512, const_emb_dim=256, camera_cond=False, camera_cond_drop_p=0.5,
-                   camera_encoding="raw", patch_resolution=64)
+                   camera_encoding="raw", patch_resolution=64, g_camera_cond=False)
 _G_KNOBS = {"z_dim": "z_dim", "w_dim": "w_dim", "mapping_layers": "mapping_layers",
             "plane_resolution": "plane_resolution", "feat_dim": "feat_dim", "g_channel_base": "channel_base",
             "g_channel_max": "channel_max", "mlp_hidden": "mlp_hidden", "n_coarse": "n_coarse", "n_fine": "n_fine",
-            "camera": "camera", "patch_resolution": "patch_resolution"}
+            "camera": "camera", "patch_resolution": "patch_resolution", "g_camera_cond": "camera_cond"}
 _D_KNOBS = {"d_variant": "variant", "num_discriminators": "num_discriminators", "d_channel_base": "channel_base",
             "d_channel_max": "channel_max", "mbstd_group": "mbstd_group", "hyper_dim": "hyper_dim",
             "const_emb_dim": "const_emb_dim", "camera_cond": "camera_cond", "camera_cond_drop_p": "camera_cond_drop_p",

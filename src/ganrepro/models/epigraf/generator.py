@@ -19,7 +19,9 @@ from torch import nn
 
 from ganrepro.models.stylegan2 import MappingNetwork, SynthesisNetwork, channels_per_resolution
 
-from .camera import CAMERA_PRESETS, camera_rays
+from ganrepro.models.layers import class_one_hot
+
+from .camera import CAMERA_PRESETS, camera_raw_encoding, camera_rays
 from .render import render_rays
 from .triplane import TriPlaneDecoder, sample_triplanes
 
@@ -37,7 +39,7 @@ class EpiGRAFGenerator(nn.Module):
                  w_dim: int = 512, mapping_layers: int = 2, plane_resolution: int = 512, feat_dim: int = 32,
                  channel_base: int = 32768, channel_max: int = 512, mlp_hidden: int = 64, n_coarse: int = 48,
                  n_fine: int = 48, patch_resolution: int = 64, noise: bool = True, camera: str | dict = "frontal",
-                 chunk: int = DEFAULT_CHUNK):
+                 chunk: int = DEFAULT_CHUNK, camera_cond: bool = False):
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim = z_dim, num_classes, w_dim
         self.img_resolution, self.img_channels = resolution, img_channels
@@ -48,8 +50,11 @@ class EpiGRAFGenerator(nn.Module):
         self.synthesis = SynthesisNetwork(w_dim=w_dim, resolution=plane_resolution, img_channels=3 * feat_dim,
                                           channels=channels, output_skips=True, noise=noise)
         self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=num_classes, w_dim=w_dim, num_ws=self.num_ws,
-                                      num_layers=mapping_layers)
+        # Pose conditioning (the paper on FFHQ, after EG3D; off in the official configs): the mapping network
+        # also reads the rendered view's raw-angle encoding, so its input is [one-hot class, yaw, pitch].
+        self.camera_cond = camera_cond
+        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=num_classes + (2 if camera_cond else 0), w_dim=w_dim,
+                                      num_ws=self.num_ws, num_layers=mapping_layers)
         self.decoder = TriPlaneDecoder(feat_dim, mlp_hidden, img_channels)
         self.density_noise_std = 0.0  # annealed by the objective (1 -> 0 over 5000 kimg in the paper)
 
@@ -78,6 +83,15 @@ class EpiGRAFGenerator(nn.Module):
         rgb = torch.cat(pieces, dim=1)  # [N, r * r, C]
         return rgb.transpose(1, 2).reshape(len(camera), self.img_channels, resolution, resolution)
 
+    def mapping_input(self, c, camera: torch.Tensor | None, n: int, device):
+        """The mapping network's condition: ``c``, plus the camera's encoding when pose-conditioned."""
+        if not self.camera_cond:
+            return c
+        camera = self.default_camera(n, device) if camera is None else camera
+        code = camera_raw_encoding(camera).float()
+        one_hot = class_one_hot(c, self.c_dim, n, code.dtype)
+        return code if one_hot is None else torch.cat([one_hot, code], dim=1)
+
     def default_camera(self, n: int, device) -> torch.Tensor:
         """Frontal camera (yaw 0, pitch pi/2) for callers that pass none."""
         return torch.tensor([0.0, math.pi / 2, 0.0], device=device).expand(n, 3)
@@ -86,8 +100,9 @@ class EpiGRAFGenerator(nn.Module):
                 noise_mode="random"):
         """Patch [N, C, r, r] of the view ``camera`` when ``patch`` [N, 3] = (s, dx, dy) is given;
         else the full image [N, C, R, R] (rendered in chunks)."""
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         camera = self.default_camera(len(z), z.device) if camera is None else camera
+        ws = self.mapping(z, self.mapping_input(c, camera, len(z), z.device), truncation_psi=truncation_psi,
+                          truncation_cutoff=truncation_cutoff)
         planes = self.planes(ws, noise_mode)
         if patch is not None:
             return self.render(planes, camera, resolution=self.patch_resolution, patch=patch)
@@ -96,7 +111,8 @@ class EpiGRAFGenerator(nn.Module):
     def render_full(self, z, c, camera, resolution: int | None = None, chunk: int | None = None, *,
                     truncation_psi=1.0, noise_mode="const") -> torch.Tensor:
         """Full image [N, C, R, R] at ``camera`` for evaluation: deterministic depths, chunks of rays."""
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, update_w_avg=False)
+        ws = self.mapping(z, self.mapping_input(c, camera, len(z), z.device), truncation_psi=truncation_psi,
+                          update_w_avg=False)
         planes = self.planes(ws, noise_mode)
         return self.render(planes, camera, resolution=resolution or self.img_resolution,
                            chunk=chunk or self.chunk, perturb=False, noise_std=0.0)

@@ -28,7 +28,7 @@ def voxel_points(res: int, half_extent: float) -> torch.Tensor:
 def density_volume(G, z: torch.Tensor, c: torch.Tensor | None, res: int, chunk: int = 32768) -> np.ndarray:
     """[N, res, res, res] densities softplus(raw) of G's field for latents ``z`` (noise-free, no
     truncation), on the voxel grid of the tri-plane cube."""
-    ws = G.mapping(z, c, update_w_avg=False)
+    ws = G.mapping(z, G.mapping_input(c, None, len(z), z.device), update_w_avg=False)  # pose-conditioned G: frontal
     planes = G.planes(ws, "const")
     cube = G.camera["cube_scale"]
     points = voxel_points(res, cube).to(z.device)
