@@ -24,6 +24,8 @@ def run_training(paper: str, experiment: str, scale: str, *, max_minutes: float 
         return EXIT_SUSPENDED
     if result["status"] == "failed":
         print(f"{paper}/{experiment}: training diverged ({result['reason']}); recorded as Fail")
+    else:  # the job log's last line (its time is the job's end: `ganrepro dag-timing`)
+        print(f"{paper}/{experiment}: {result['status']} at step {result['step']} ({result['kimg']:.2f} kimg)")
     return 0
 
 
