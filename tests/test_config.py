@@ -165,3 +165,11 @@ def test_cells_over_seeds_are_mean_and_sample_std():
     cell, std = _over_seeds([{"reproduced": 4.0, "status": "reproduced", "metric_name": ""},
                              {"reproduced": "Fail", "status": "fail", "metric_name": ""}])
     assert cell["reproduced"] == 4.0 and std == 0.0 and "1 failed" in cell["status"]
+
+
+@pytest.mark.parametrize("scale, batch, batch_gpu", [("paper", 32, 1), ("smoke", 16, 4), ("tiny", 8, 2)])
+def test_gradient_accumulation_keeps_the_papers_rounds_per_device_at_every_scale(scale, batch, batch_gpu):
+    cfg = resolve_run("inr_multistage", "gradaccum-ffhq", scale)
+    assert (cfg["train"]["batch"], cfg["train"]["batch_gpu"]) == (batch, batch_gpu)
+    # paper: 32 over 8 GPUs = 4 per GPU in micro-batches of 1 = 4 rounds; one device at small scales: 4 rounds
+    assert cfg["train"]["batch"] // (cfg["resources"]["gpus"] if scale == "paper" else 1) // cfg["train"]["batch_gpu"] == 4

@@ -243,7 +243,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "paper_kimg": paper_kimg,
             "batch": batch,
             "paper_batch": run["batch"],
-            "batch_gpu": run.get("batch_gpu") if batch % (run.get("batch_gpu") or batch) == 0 else None,
+            "batch_gpu": _batch_gpu(run, batch, scale),
             "tick_kimg": scale["tick_kimg"],
             "snapshot_ticks": scale["snapshot_ticks"],
             "keep_networks": int(run.get("keep_networks", 0)),  # G_ema saved at this many points (learning curves)
@@ -276,6 +276,19 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "metrics": paths.metrics(scale_name, paper, experiment),
         },
     }
+
+
+def _batch_gpu(run: dict, batch: int, scale: dict) -> int | None:
+    """Micro-batch size. At the paper's batch, the run's ``batch_gpu``; where the scale sets its own batch
+    (one device), the paper's number of micro-batches per device is kept (gradient accumulation over 4
+    rounds stays 4 rounds), not the micro-batch size."""
+    batch_gpu = run.get("batch_gpu")
+    if not batch_gpu:
+        return None
+    if scale["batch"]:
+        rounds = max(1, int(run["batch"]) // int(run.get("gpus", 1)) // int(batch_gpu))
+        batch_gpu = max(1, batch // rounds)
+    return batch_gpu if batch % batch_gpu == 0 else None
 
 
 def _init_identity(params: Params, paper: str, experiment: str, scale_name: str) -> str:
