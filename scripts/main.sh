@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: set up, then regenerate every table and figure at the smoke scale (2-core CPU, ~15 min).
+# The main job: set up, then regenerate every table and figure at the smoke scale (2-core CPU; docs/BENCHMARKS.md has the measured time).
 # Extra arguments go to snakemake, e.g. `bash scripts/main.sh --config scale=tiny`.
 #
 # Re-running after any interruption (Ctrl-C, kill -9, a reboot) resumes: this script holds a lock of
