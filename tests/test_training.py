@@ -8,9 +8,9 @@ import torch
 
 from ganrepro.config import resolve_run
 from ganrepro.data.archive import write_archive
-from ganrepro.training.hooks import Hooks
 from ganrepro.training.loop import load_generator, train
 from ganrepro.utils_io import read_json
+from trainutil import StopAfter
 
 
 def _archive(path, *, n=64, res=8, classes=0, seed=0):
@@ -42,15 +42,6 @@ def _assert_same_tensors(a: dict, b: dict):
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
-
-
-class StopAfter(Hooks):
-    def __init__(self, calls):
-        self.calls = calls
-
-    def should_stop(self):
-        self.calls -= 1
-        return self.calls < 0
 
 
 def test_interrupted_and_resumed_run_is_bit_identical(tmp_path):

@@ -6,19 +6,10 @@ import torch
 
 from ganrepro.config import resolve_run
 from ganrepro.data.archive import write_archive
-from ganrepro.training.hooks import Hooks
 from ganrepro.training.loop import train
+from trainutil import StopAfter
 
 PAPER = "inr_multistage"
-
-
-class StopAfter(Hooks):
-    def __init__(self, calls):
-        self.calls = calls
-
-    def should_stop(self):
-        self.calls -= 1
-        return self.calls < 0
 
 
 def _cfg(tmp_path, experiment, run, *, kimg, init_from=None):

@@ -37,7 +37,7 @@ from pathlib import Path
 import yaml
 
 from ..config.load import read_yaml
-from ..paths import cost_bench as paths_cost_bench, real_grid, sample_grid
+from ..paths import real_grid, sample_grid
 from .dag import PipelineDAG
 
 # Keys of params/scales/<scale>.yaml each kind of stage depends on. tests/test_dvc.py perturbs every key
@@ -271,8 +271,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
                        {"params/datasets.yaml": ["datasets"]}],
             "outs": [_out(counts)],
         }
-        cost = paths_cost_bench(scale, paper)
-        if any(dag.cost_inputs(paper, t) for t in dag.tables(paper)):
+        for cost in sorted({f for t in dag.tables(paper) for f in dag.cost_inputs(paper, t)}):  # one per paper
             module = dag.params.experiments[paper]["cost_bench"]["module"]
             stages[f"cost-bench_{paper}"] = {
                 "desc": f"{paper}: cost benchmark (memory, time per iteration) at scale {scale}",
