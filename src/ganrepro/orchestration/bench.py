@@ -1,7 +1,11 @@
 """`ganrepro bench`: training throughput (images/s) and peak memory per config, on this device.
 
-Runs the real training loop for a few steps on random images of the right shape (so no dataset is
-needed) and prints one line per experiment. A benchmark, not a test: rerun it to compare machines.
+Runs the real training loop for a few steps and prints one line per experiment. Data: the embedded
+stand-in (a few hundred images generated on the spot, with its cameras where the paper needs them)
+when the experiment's dataset is embedded, random images of the right shape otherwise (so no dataset
+download is needed). A run initialised from another stage's network (multi-stage INR) gets that
+predecessor benchmarked first in the same directory. A benchmark, not a test: rerun it to compare
+machines.
 """
 
 from __future__ import annotations
@@ -15,15 +19,23 @@ import torch
 
 from ..config import list_experiments, resolve_run
 from ..data import write_archive
+from ..data.embedded import make_embedded
 from ..models import build_networks, count_params
 from ..training.loop import pick_device, train
 from ..training.stats import read_stats
 
 
-def _random_archive(root: Path, cfg: dict) -> str:
+def _bench_archive(root: Path, cfg: dict) -> str:
     ds = cfg["dataset"]
     path = root / f"{ds['key']}-{ds['resolution']}"
-    if not path.exists():
+    spec = ds.get("spec") or {}
+    if path.exists():
+        return str(path)
+    if spec.get("source") == "embedded":
+        make_embedded(spec["generator"], path, resolution=ds["resolution"], count=max(256, cfg["train"]["batch"]),
+                      num_classes=spec.get("num_classes"), seed=int(spec.get("seed", 0)),
+                      standin_for=spec.get("standin_for"), dataset=ds["key"])
+    else:
         rng = np.random.default_rng(0)
         n = max(64, cfg["train"]["batch"])
         images = rng.integers(0, 256, size=(n, ds["channels"], ds["resolution"], ds["resolution"]), dtype=np.uint8)
@@ -37,9 +49,14 @@ def bench_one(paper: str, experiment: str, scale: str, *, steps: int, device: st
     if device:
         cfg["train"]["device"] = device
     dev = pick_device(cfg["train"]["device"])
-    cfg["dataset"]["path"] = _random_archive(root, cfg)
+    cfg["dataset"]["path"] = _bench_archive(root, cfg)
     batch = cfg["train"]["batch"]
     run_dir = root / experiment
+    if cfg.get("init_from"):  # a later stage starts from its predecessor's network: benchmark that one first
+        pre = cfg["init_from"]["experiment"]
+        if not (root / pre / "network.pt").exists():
+            bench_one(paper, pre, scale, steps=1, device=device, root=root)
+        cfg["init_from"] = {**cfg["init_from"], "network": str(root / pre / "network.pt")}
     cfg["paths"] = {"run_dir": str(run_dir), "network": str(run_dir / "network.pt"),
                     "result": str(run_dir / "result.json"), "metrics": str(run_dir / "metrics.json")}
     cfg["train"].update(tick_kimg=batch / 1000, snapshot_ticks=10**9)
