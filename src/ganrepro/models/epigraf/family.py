@@ -5,7 +5,9 @@ feat_dim, g_channel_base, g_channel_max, mlp_hidden, n_coarse, n_fine, camera`` 
 ``CAMERA_PRESETS``); discriminator ``d_variant`` (hyper | standard | multi), ``num_discriminators``,
 ``d_channel_base, d_channel_max, mbstd_group, hyper_dim, const_emb_dim, camera_cond,
 camera_cond_drop_p, camera_encoding``; shared ``patch_resolution``; ``g_camera_cond`` conditions G's mapping
-on the view (the paper's FFHQ setting; off as in the official configs).
+on the view (the paper's FFHQ setting; off as in the official configs); ``background`` (none | sphere:
+NeRF++'s inverse-sphere background field, off as in the official configs) with ``bg_width, bg_blocks,
+bg_steps, bg_start``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from ganrepro.errors import ConfigError
 from ganrepro.models.registry import capped, register_family, scaled_width
 
+from .background import PAPER_BACKGROUND
 from .discriminator import build_discriminator
 from .generator import EpiGRAFGenerator
 
@@ -20,11 +23,14 @@ PAPER_KNOBS = dict(z_dim=512, w_dim=512, mapping_layers=2, plane_resolution=512,
                    g_channel_max=512, mlp_hidden=64, n_coarse=48, n_fine=48, camera="frontal",
                    d_variant="hyper", num_discriminators=1, d_channel_base=16384, d_channel_max=512, mbstd_group=4,
                    hyper_dim=512, const_emb_dim=256, camera_cond=False, camera_cond_drop_p=0.5,
-                   camera_encoding="raw", patch_resolution=64, g_camera_cond=False)
+                   camera_encoding="raw", patch_resolution=64, g_camera_cond=False,
+                   background="none", **PAPER_BACKGROUND)
 _G_KNOBS = {"z_dim": "z_dim", "w_dim": "w_dim", "mapping_layers": "mapping_layers",
             "plane_resolution": "plane_resolution", "feat_dim": "feat_dim", "g_channel_base": "channel_base",
             "g_channel_max": "channel_max", "mlp_hidden": "mlp_hidden", "n_coarse": "n_coarse", "n_fine": "n_fine",
-            "camera": "camera", "patch_resolution": "patch_resolution", "g_camera_cond": "camera_cond"}
+            "camera": "camera", "patch_resolution": "patch_resolution", "g_camera_cond": "camera_cond",
+            "background": "background", "bg_width": "bg_width", "bg_blocks": "bg_blocks", "bg_steps": "bg_steps",
+            "bg_start": "bg_start"}
 _D_KNOBS = {"d_variant": "variant", "num_discriminators": "num_discriminators", "d_channel_base": "channel_base",
             "d_channel_max": "channel_max", "mbstd_group": "mbstd_group", "hyper_dim": "hyper_dim",
             "const_emb_dim": "const_emb_dim", "camera_cond": "camera_cond", "camera_cond_drop_p": "camera_cond_drop_p",
@@ -38,7 +44,10 @@ def build(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
         raise ConfigError(f"model (family epigraf): unknown knobs {unknown}; allowed: {sorted(PAPER_KNOBS)}")
     knobs = {**PAPER_KNOBS, **knobs}
     size = dict(resolution=resolution, img_channels=img_channels, num_classes=num_classes)
-    G = EpiGRAFGenerator(**size, **{g: knobs[k] for k, g in _G_KNOBS.items()})
+    try:
+        G = EpiGRAFGenerator(**size, **{g: knobs[k] for k, g in _G_KNOBS.items()})
+    except ValueError as exc:
+        raise ConfigError(f"model (family epigraf): {exc}") from None
     return G, _patch_discriminator(knobs, size, "epigraf")
 
 
@@ -60,7 +69,7 @@ def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: d
     ratio = resolution / paper_resolution
     for key in ("g_channel_base", "d_channel_base"):
         m[key] = max(scale["min_width"] * 4, int(round(m[key] / scale["width_divisor"])))
-    for key in ("g_channel_max", "d_channel_max", "hyper_dim", "mlp_hidden"):
+    for key in ("g_channel_max", "d_channel_max", "hyper_dim", "mlp_hidden", "bg_width"):
         m[key] = scaled_width(m[key], scale)
     m["const_emb_dim"] = scaled_width(m["const_emb_dim"], scale) if m["const_emb_dim"] else 0
     for key in ("z_dim", "w_dim"):
@@ -68,7 +77,7 @@ def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: d
     m["plane_resolution"] = max(8, int(m["plane_resolution"] * ratio))
     m["feat_dim"] = max(4, scaled_width(m["feat_dim"] * 4, scale) // 4)
     m["patch_resolution"] = max(4, int(m["patch_resolution"] * ratio))
-    for key in ("n_coarse", "n_fine"):
+    for key in ("n_coarse", "n_fine", "bg_steps"):
         m[key] = max(4, int(round(m[key] * ratio * 2)))
     return m
 

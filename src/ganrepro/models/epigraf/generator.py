@@ -8,6 +8,8 @@ with annealed noise -> hierarchical volume rendering (``n_coarse`` + ``n_fine`` 
 ``G(z, c, camera, patch)`` renders only the r x r patch's rays (training); without ``patch`` it
 renders the full ``img_resolution`` image in chunks of rays (evaluation), as does ``render_full``.
 ``camera`` is the reference's ``camera_angles`` [N, 3] (yaw, pitch, roll); None = frontal view.
+``background="sphere"`` adds NeRF++'s inverse-sphere background field (``background.py``) with
+``bg_*`` sizes; its layers read ws after the synthesis network's.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from ganrepro.models.stylegan2 import MappingNetwork, SynthesisNetwork, channels
 
 from ganrepro.models.layers import class_one_hot
 
+from .background import FOREGROUND_LAST_DELTA, SphereBackground
 from .camera import CAMERA_PRESETS, camera_raw_encoding, camera_rays
-from .render import render_rays
+from .render import LAST_DELTA, render_rays
 from .triplane import TriPlaneDecoder, sample_triplanes
 
 # The paper's / reference's sizes (Appx B, configs/model/epigraf.yaml).
@@ -39,7 +42,8 @@ class EpiGRAFGenerator(nn.Module):
                  w_dim: int = 512, mapping_layers: int = 2, plane_resolution: int = 512, feat_dim: int = 32,
                  channel_base: int = 32768, channel_max: int = 512, mlp_hidden: int = 64, n_coarse: int = 48,
                  n_fine: int = 48, patch_resolution: int = 64, noise: bool = True, camera: str | dict = "frontal",
-                 chunk: int = DEFAULT_CHUNK, camera_cond: bool = False):
+                 chunk: int = DEFAULT_CHUNK, camera_cond: bool = False, background: str | None = None,
+                 bg_width: int = 128, bg_blocks: int = 2, bg_steps: int = 8, bg_start: float = 1.0):
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim = z_dim, num_classes, w_dim
         self.img_resolution, self.img_channels = resolution, img_channels
@@ -49,7 +53,14 @@ class EpiGRAFGenerator(nn.Module):
         channels = channels_per_resolution(plane_resolution, channel_base, channel_max)
         self.synthesis = SynthesisNetwork(w_dim=w_dim, resolution=plane_resolution, img_channels=3 * feat_dim,
                                           channels=channels, output_skips=True, noise=noise)
-        self.num_ws = self.synthesis.num_ws
+        if background not in (None, "none", "sphere"):
+            raise ValueError(f"background must be none or sphere, got {background!r}")
+        if background == "sphere" and self.camera["white_back"]:
+            raise ValueError("background 'sphere' replaces the white background: use a camera with "
+                             "white_back false (the frontal preset), or background none")
+        self.background = (SphereBackground(w_dim, img_channels, width=bg_width, blocks=bg_blocks, steps=bg_steps,
+                                            start=bg_start) if background == "sphere" else None)
+        self.num_ws = self.synthesis.num_ws + (self.background.num_ws if self.background is not None else 0)
         # Pose conditioning (the paper on FFHQ, after EG3D; off in the official configs): the mapping network
         # also reads the rendered view's raw-angle encoding, so its input is [one-hot class, yaw, pitch].
         self.camera_cond = camera_cond
@@ -60,26 +71,38 @@ class EpiGRAFGenerator(nn.Module):
 
     def planes(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
         """[N, 3 * feat_dim, P, P] tri-plane features (kept in fp32)."""
-        return self.synthesis(ws, noise_mode=noise_mode).float()
+        return self.synthesis(ws[:, :self.synthesis.num_ws], noise_mode=noise_mode).float()
 
     def _field(self, planes: torch.Tensor):
         cube = self.camera["cube_scale"]
         return lambda points: self.decoder(sample_triplanes(planes, points, cube))
 
     def render(self, planes: torch.Tensor, camera: torch.Tensor, *, resolution: int, patch: torch.Tensor | None = None,
-               chunk: int | None = None, perturb: bool | None = None, noise_std: float | None = None) -> torch.Tensor:
-        """Render [N, C, r, r] from ``planes`` at ``camera``; rays are processed ``chunk`` at a time."""
+               chunk: int | None = None, perturb: bool | None = None, noise_std: float | None = None,
+               ws: torch.Tensor | None = None) -> torch.Tensor:
+        """Render [N, C, r, r] from ``planes`` at ``camera``; rays are processed ``chunk`` at a time.
+        ``ws`` (all of them) is needed only with a background field."""
         cam = self.camera
+        bg = self.background
+        if bg is not None and ws is None:
+            raise ValueError("a generator with a background field renders from ws: pass ws=")
         origins, dirs = camera_rays(camera, fov=cam["fov"], radius=cam["radius"], resolution=resolution, patch=patch)
         perturb = self.training if perturb is None else perturb
         if noise_std is None:
             noise_std = self.density_noise_std if self.training else 0.0
         field = self._field(planes)
         chunk = dirs.shape[1] if not chunk else chunk
-        pieces = [render_rays(field, origins, dirs[:, i:i + chunk], near=cam["near"], far=cam["far"],
+        pieces = []
+        for i in range(0, dirs.shape[1], chunk):
+            out = render_rays(field, origins, dirs[:, i:i + chunk], near=cam["near"], far=cam["far"],
                               n_coarse=self.n_coarse, n_fine=self.n_fine, noise_std=noise_std,
-                              white_back=cam["white_back"], perturb=perturb)["rgb"]
-                  for i in range(0, dirs.shape[1], chunk)]
+                              white_back=cam["white_back"], perturb=perturb,
+                              last_delta=LAST_DELTA if bg is None else FOREGROUND_LAST_DELTA)
+            rgb = out["rgb"]
+            if bg is not None:  # background x the transmittance left after the foreground's last sample
+                rgb = rgb + bg(ws[:, self.synthesis.num_ws:], origins, dirs[:, i:i + chunk],
+                               perturb=perturb) * (1.0 - out["opacity"])[..., None]
+            pieces.append(rgb)
         rgb = torch.cat(pieces, dim=1)  # [N, r * r, C]
         return rgb.transpose(1, 2).reshape(len(camera), self.img_channels, resolution, resolution)
 
@@ -105,8 +128,8 @@ class EpiGRAFGenerator(nn.Module):
                           truncation_cutoff=truncation_cutoff)
         planes = self.planes(ws, noise_mode)
         if patch is not None:
-            return self.render(planes, camera, resolution=self.patch_resolution, patch=patch)
-        return self.render(planes, camera, resolution=self.img_resolution, chunk=self.chunk)
+            return self.render(planes, camera, resolution=self.patch_resolution, patch=patch, ws=ws)
+        return self.render(planes, camera, resolution=self.img_resolution, chunk=self.chunk, ws=ws)
 
     def render_full(self, z, c, camera, resolution: int | None = None, chunk: int | None = None, *,
                     truncation_psi=1.0, noise_mode="const") -> torch.Tensor:
@@ -115,4 +138,4 @@ class EpiGRAFGenerator(nn.Module):
                           update_w_avg=False)
         planes = self.planes(ws, noise_mode)
         return self.render(planes, camera, resolution=resolution or self.img_resolution,
-                           chunk=chunk or self.chunk, perturb=False, noise_std=0.0)
+                           chunk=chunk or self.chunk, perturb=False, noise_std=0.0, ws=ws)

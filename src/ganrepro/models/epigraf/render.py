@@ -33,14 +33,16 @@ def stratified_depths(near: float, far: float, n: int, shape: tuple[int, ...], *
 
 
 def composite(rgb: torch.Tensor, sigma_raw: torch.Tensor, depths: torch.Tensor, *, noise_std: float = 0.0,
-              white_back: bool = False) -> dict[str, torch.Tensor]:
+              white_back: bool = False, last_delta: float = LAST_DELTA) -> dict[str, torch.Tensor]:
     """Alpha compositing along the last sample axis.
 
     rgb [..., S, C], sigma_raw [..., S], depths [..., S] sorted. Returns ``rgb`` [..., C],
-    ``depth`` [...], ``weights`` [..., S], ``opacity`` [...] (sum of weights).
+    ``depth`` [...], ``weights`` [..., S], ``opacity`` [...] (sum of weights; 1 - opacity is the
+    transmittance after the last sample). ``last_delta``: the last interval's length (infinite by
+    default; finite when a background is composited behind).
     """
     deltas = torch.cat([depths[..., 1:] - depths[..., :-1],
-                        torch.full_like(depths[..., :1], LAST_DELTA)], dim=-1)
+                        torch.full_like(depths[..., :1], last_delta)], dim=-1)
     if noise_std > 0:
         sigma_raw = sigma_raw + noise_std * torch.randn_like(sigma_raw)
     sigma = F.softplus(sigma_raw)
@@ -79,7 +81,8 @@ def sample_pdf(bins: torch.Tensor, weights: torch.Tensor, n: int, *, determinist
 
 def render_rays(field: Callable[[torch.Tensor], torch.Tensor], origins: torch.Tensor, dirs: torch.Tensor, *,
                 near: float, far: float, n_coarse: int, n_fine: int, noise_std: float = 0.0,
-                white_back: bool = False, perturb: bool = True) -> dict[str, torch.Tensor]:
+                white_back: bool = False, perturb: bool = True,
+                last_delta: float = LAST_DELTA) -> dict[str, torch.Tensor]:
     """Render rays ``origins`` [N, 3] + t * ``dirs`` [N, P, 3] through ``field`` (points [N, M, 3] ->
     [N, M, C + 1]); returns ``composite``'s dict with ``rgb`` [N, P, C], ``depth`` [N, P]."""
     n, p, _ = dirs.shape
@@ -91,9 +94,11 @@ def render_rays(field: Callable[[torch.Tensor], torch.Tensor], origins: torch.Te
 
     coarse = evaluate(depths)
     if n_fine <= 0:
-        return composite(coarse[..., :-1], coarse[..., -1], depths, noise_std=noise_std, white_back=white_back)
+        return composite(coarse[..., :-1], coarse[..., -1], depths, noise_std=noise_std, white_back=white_back,
+                         last_delta=last_delta)
     with torch.no_grad():
-        weights = composite(coarse[..., :-1], coarse[..., -1], depths, noise_std=noise_std)["weights"]
+        weights = composite(coarse[..., :-1], coarse[..., -1], depths, noise_std=noise_std,
+                            last_delta=last_delta)["weights"]
         flat_depths = depths.reshape(n * p, n_coarse)
         mids = 0.5 * (flat_depths[:, 1:] + flat_depths[:, :-1])
         fine_depths = sample_pdf(mids, weights.reshape(n * p, n_coarse)[:, 1:-1], n_fine,
@@ -101,4 +106,5 @@ def render_rays(field: Callable[[torch.Tensor], torch.Tensor], origins: torch.Te
     fine = evaluate(fine_depths)
     all_depths, order = torch.sort(torch.cat([fine_depths, depths], dim=-1), dim=-1)
     all_out = torch.cat([fine, coarse], dim=2).gather(2, order[..., None].expand(-1, -1, -1, coarse.shape[-1]))
-    return composite(all_out[..., :-1], all_out[..., -1], all_depths, noise_std=noise_std, white_back=white_back)
+    return composite(all_out[..., :-1], all_out[..., -1], all_depths, noise_std=noise_std, white_back=white_back,
+                     last_delta=last_delta)
