@@ -44,10 +44,27 @@ def test_fid_tables_have_a_number_or_fail_per_reproduced_cell(epigraf_run):
                 assert float(cell["reproduced"]) > 0 and "cnn_shapes32" in cell["metric_name"]
                 assert float(cell["resolution"]) == 32 and cell["standin_for"]
                 assert float(cell["generated_samples"]) == 200
+                # the paper's protocol: FID at the best FID@N snapshot of the 4 the run kept (N = 100 at tiny)
+                assert cell["metric_name"].endswith("_at-best-fid100-of-4"), cell["metric_name"]
         others = df[df["experiment"] == ""]
         assert (others["status"] == "reported-only").all()
     t1 = _table(epigraf_run, "table1")
     assert t1[t1["row"] == "pigan_ffhq512"].iloc[0]["reported"] == "OOM"
+
+
+@pytest.mark.slow
+def test_metrics_are_computed_on_the_best_kept_snapshot(epigraf_run):
+    records = sorted((epigraf_run / "results" / "metrics" / "tiny" / "epigraf").glob("t1-*.json"))
+    assert records
+    for path in records:
+        record = json.loads(path.read_text())
+        snap = record["snapshot"]
+        assert snap["select"] == "best_fid" and len(snap["snapshots"]) == 4
+        fids = [p["fid"] for p in snap["snapshots"]]
+        kimgs = [p["kimg"] for p in snap["snapshots"]]
+        assert kimgs == sorted(kimgs) and kimgs[-1] == pytest.approx(record["train_kimg"])
+        assert snap["kimg"] == kimgs[fids.index(min(fids))]
+        assert all(name.endswith("_at-best-fid100-of-4") for name in record["metrics"])
 
 
 @pytest.mark.slow

@@ -256,6 +256,8 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
         },
         "eval": {
             "kind": run["eval"]["kind"],
+            "select": run["eval"].get("select", "final"),  # final | best_fid (stages/evaluate.py)
+            "snapshot_num_fake": scale["eval"].get("snapshot_num_fake", scale["eval"]["num_fake"]),
             "num_fake": scale["eval"]["num_fake"],
             "num_real": scale["eval"]["num_real"],
             "mode_samples": scale["eval"]["mode_samples"],

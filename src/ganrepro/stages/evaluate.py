@@ -1,4 +1,12 @@
-"""Stage: evaluate one trained run (FID/KID/precision/recall or StackedMNIST modes)."""
+"""Stage: evaluate one trained run (FID/KID/precision/recall or StackedMNIST modes).
+
+Which network is evaluated is the run's ``eval.select``: ``final`` (the G_ema at the end of training,
+``network.pt``) or ``best_fid`` (EpiGRAF's protocol, "FID at the best FID@2k snapshot"): every
+G_ema the run kept (``keep_networks``, ``runs/.../networks/``) is measured with the tables' FID
+protocol on the scale's ``snapshot_num_fake`` fakes (2048 at paper scale), and the metrics are
+computed on the best one; the record lists every snapshot's FID (the run's FID@N curve) and the
+metric names say which snapshot was used (``..._at-best-fid500-of-4``).
+"""
 
 from __future__ import annotations
 
@@ -50,6 +58,43 @@ def eval_labels(archive, num: int, seed: int, num_classes: int) -> np.ndarray | 
     return np.asarray(archive.labels)[rng.integers(0, len(archive), size=num)]
 
 
+def snapshot_fid(cfg: dict, network: str | Path, num_fake: int, device="cpu") -> dict:
+    """{kimg, fid, metric, network} of one saved G_ema, with the tables' FID protocol (the scale's
+    extractor and real set) on ``num_fake`` fakes."""
+    ev = cfg["eval"]
+    G, payload = load_generator(network, device)
+    labels = eval_labels(open_archive(cfg["dataset"]["path"]), num_fake, EVAL_SEED, cfg["dataset"]["num_classes"])
+    images = sample_images(G, num_fake, seed=EVAL_SEED, labels=labels, device=device,
+                           sample=generator_sampler(G, payload))
+    metrics = compute_fidelity(images, cfg["dataset"]["path"], extractor=ev["extractor"], metrics=["fid"],
+                               num_fake=num_fake, num_real=ev["num_real"], seed=EVAL_SEED,
+                               cache_dir=str(ensure_writable_dir(fidelity_cache(cfg["scale"]))), device=str(device))
+    name, entry = next((k, v) for k, v in metrics.items() if k.startswith("fid"))
+    return {"kimg": payload.get("kimg"), "fid": entry["value"], "metric": name, "network": str(network)}
+
+
+def kept_networks(cfg: dict) -> list[Path]:
+    """The G_ema snapshots a run kept (``keep_networks``), in training order."""
+    return sorted((Path(cfg["paths"]["run_dir"]) / "networks").glob("network-*.pt"))
+
+
+def select_network(cfg: dict, device) -> tuple[str, dict]:
+    """(network to evaluate, how it was chosen) under the run's ``eval.select`` (module docstring)."""
+    ev = cfg["eval"]
+    final = cfg["paths"]["network"]
+    if ev.get("select", "final") == "final":
+        return final, {"select": "final"}
+    kept = kept_networks(cfg)
+    if not kept:
+        return final, {"select": "final", "why": "the run kept no snapshots (keep_networks: 0)"}
+    points = [snapshot_fid(cfg, p, ev["snapshot_num_fake"], device) for p in kept]
+    score = [p["fid"] if np.isfinite(p["fid"]) else np.inf for p in points]
+    best = int(np.argmin(score))  # the earliest of equal FIDs
+    suffix = f"_at-best-fid{ev['snapshot_num_fake']}-of-{len(points)}"
+    return points[best]["network"], {"select": "best_fid", "by": points[best]["metric"], "kimg": points[best]["kimg"],
+                                     "suffix": suffix, "snapshots": points}
+
+
 def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
     """Evaluate one run and write its metrics record.
 
@@ -70,8 +115,10 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
         record["fail"] = {"reason": result["reason"], "step": result["step"], "kimg": result["kimg"]}
     else:
         device = pick_device(cfg["train"]["device"])
-        G, payload = _load_checked(paths["network"], "trained network", rebuild_network,
-                             lambda p: load_generator(p, device))
+        _load_checked(paths["network"], "trained network", rebuild_network, lambda p: load_generator(p, device))
+        network, selection = select_network(cfg, device)
+        record["snapshot"] = selection
+        G, payload = _load_checked(network, "trained network", rebuild_network, lambda p: load_generator(p, device))
         archive = open_archive(cfg["dataset"]["path"])
         if ev["kind"] == "modes":
             classifier = _load_checked(ev["digit_classifier"], "digit classifier",
@@ -96,6 +143,8 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
             if labels is not None and ev.get("class_accuracy"):
                 record["metrics"].update(class_accuracy(images, labels, ev["extractor"]["weights"],
                                                         tag=ev["extractor"]["tag"], seed=EVAL_SEED))
+        if selection.get("suffix"):
+            record["metrics"] = {f"{k}{selection['suffix']}": v for k, v in record["metrics"].items()}
     record["provenance"] = provenance(config=cfg, seeds={"train": cfg["seed"], "eval": EVAL_SEED})
     write_json(paths["metrics"], record)
     return record

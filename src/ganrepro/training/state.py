@@ -57,10 +57,11 @@ def run_identity(cfg: dict) -> str:
 
 
 def set_aside(run_dir: str | Path, identity: str) -> list[Path]:
-    """Move a state (and its stats) trained under another config out of the way; nothing is deleted."""
+    """Move a state (its stats and kept snapshots) trained under another config out of the way; nothing
+    is deleted."""
     run_dir = Path(run_dir)
     moved = []
-    for name, suffix in ((STATE_FILE, ".pt"), ("stats.jsonl", ".jsonl")):
+    for name, suffix in ((STATE_FILE, ".pt"), ("stats.jsonl", ".jsonl"), ("networks", "")):
         src = run_dir / name
         if src.exists():
             dst = run_dir / f"{Path(name).stem}.config-{identity}{suffix}"
