@@ -137,6 +137,22 @@ def instrument_paths(scale_name: str) -> dict:
     }
 
 
+ADA_MAX_STEP = 0.05  # small scales: one ADA adjustment moves p by at most this much (CHOICE)
+
+
+def resolve_ada(ada: dict | None, *, time_ratio: float, batch: int) -> dict | None:
+    """ADA's controller settings (training/ada.py) at this scale, or None when off. ``kimg`` (the images
+    over which p can go 0 -> 1) is compressed by the time ratio like every schedule, but not below the
+    length at which one adjustment every ``interval`` steps moves p by ``ADA_MAX_STEP``."""
+    if not ada:
+        return None
+    interval = int(ada.get("interval", 4))
+    floor = batch * interval / (1000.0 * ADA_MAX_STEP)
+    kimg = float(ada.get("kimg", 500))
+    return {"target": float(ada.get("target", 0.6)), "interval": interval, "paper_kimg": kimg,
+            "kimg": kimg if time_ratio >= 1 else max(kimg * time_ratio, floor)}
+
+
 def resolve_schedule(sched: dict, *, time_ratio: float, gamma_factor: float) -> dict:
     """Params' schedule -> ``{name: {curve, start, end, kimg}}`` (``training/schedules.py``).
 
@@ -236,6 +252,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
         "optim": resolve_optim(run["optim"]),
         "schedule": schedule,
         "augment": run["augment"],
+        "ada": resolve_ada(run.get("ada"), time_ratio=time_ratio, batch=batch),
         "xflip": run["xflip"],
         "divergence": dict(run["divergence"]),
         "train": {

@@ -27,6 +27,7 @@ from ..objectives import Nets, get_objective, take
 from ..provenance import provenance
 from ..utils_io import atomic_write, write_json
 from . import distributed
+from .ada import AdaptiveAugment
 from .augment import AugmentPipe
 from .divergence import DivergenceGuard
 from .ema import make_ema, update_ema
@@ -104,15 +105,18 @@ def init_from_network(nets: Nets, path: str | Path) -> None:
         nets.D.load_state_dict(payload["D"])
 
 
-def _snapshot(nets: Nets, objective, step: int, images_seen: int, guard: DivergenceGuard, identity: str) -> dict:
+def _snapshot(nets: Nets, objective, step: int, images_seen: int, guard: DivergenceGuard, identity: str,
+              ada: AdaptiveAugment | None = None) -> dict:
     return {
         "G": nets.G.state_dict(), "D": nets.D.state_dict(), "G_ema": nets.G_ema.state_dict(),
         "opt": {k: o.state_dict() for k, o in nets.opt.items()}, "objective": objective.state_dict(),
         "step": step, "images_seen": images_seen, "guard": guard.state_dict(), "identity": identity,
+        **({"ada": ada.state_dict()} if ada is not None else {}),
     }
 
 
-def _restore(nets: Nets, objective, state: dict, guard: DivergenceGuard) -> tuple[int, int]:
+def _restore(nets: Nets, objective, state: dict, guard: DivergenceGuard,
+             ada: AdaptiveAugment | None = None) -> tuple[int, int]:
     nets.G.load_state_dict(state["G"])
     nets.D.load_state_dict(state["D"])
     nets.G_ema.load_state_dict(state["G_ema"])
@@ -120,6 +124,8 @@ def _restore(nets: Nets, objective, state: dict, guard: DivergenceGuard) -> tupl
         o.load_state_dict(state["opt"][k])
     objective.load_state_dict(state.get("objective", {}))
     guard.load_state_dict(state.get("guard", {}))
+    if ada is not None:
+        ada.load_state_dict(state.get("ada", {}))
     return int(state["step"]), int(state["images_seen"])
 
 
@@ -193,6 +199,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
     objective = get_objective(cfg["objective"])(cfg, nets, archive, device)
     phases = objective.phases()
     guard = DivergenceGuard(**cfg["divergence"])
+    ada = AdaptiveAugment.from_cfg(cfg)  # None unless the run adapts its augmentation probability (ADA)
     step, images_seen = 0, 0
     identity = run_identity(cfg)
     state = load_state(run_dir)
@@ -202,7 +209,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
               f"{', '.join(p.name for p in moved)} and starting fresh", flush=True)
         state = None
     if state is not None:
-        step, images_seen = _restore(nets, objective, state, guard)
+        step, images_seen = _restore(nets, objective, state, guard, ada)
         truncate_stats(run_dir, step)
         print(f"resumed from {run_dir / 'state.pt'} at step {step} ({images_seen / 1000:.3f} kimg)", flush=True)
     start_step = step  # logged below: the first step of this invocation (submit -> first step latency)
@@ -218,10 +225,12 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
         while step < total_steps:
             if distributed.any_rank(hooks.should_stop(), world_size, device):  # all ranks stop together
                 if rank == 0:
-                    save_state(run_dir, _snapshot(nets, objective, step, images_seen, guard, identity))
+                    save_state(run_dir, _snapshot(nets, objective, step, images_seen, guard, identity, ada))
                 bar.close()
                 return {"status": "suspended", "step": step, "kimg": images_seen / 1000}
             sched = values_at(cfg["schedule"], images_seen / 1000)  # from the restored count BEFORE the step
+            if ada is not None:
+                sched = ada.apply(sched)
             seed_step(seed, step)
             data = objective.make_batch(step, images_seen, sched)
             stats: dict = {}
@@ -241,6 +250,8 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
                 print(f"first training step of this invocation done: step {step} at unix time {time.time():.3f}",
                       flush=True)
             values = distributed.average_scalars(stats, world_size, device)  # every rank sees the same values
+            if ada is not None:
+                ada.observe(step, values)
             values = {**values, **{f"sched_{k}": v for k, v in sched.items()}, "ema_beta": beta}
             tick.add(values)
             losses, fake_grad_sq = objective.guard_values(values)
@@ -256,7 +267,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
                 hooks.on_tick(line)
                 tick, tick_start, tick_start_kimg = TickStats(), now, images_seen / 1000
                 if (step // steps_per_tick) % cfg["train"]["snapshot_ticks"] == 0 and rank == 0:
-                    save_state(run_dir, _snapshot(nets, objective, step, images_seen, guard, identity))
+                    save_state(run_dir, _snapshot(nets, objective, step, images_seen, guard, identity, ada))
     except TrainingDiverged as exc:
         status, failure = "failed", exc
     bar.close()
@@ -270,7 +281,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
         "provenance": provenance(config=cfg, seeds={"train": seed}, device=str(device)),
     }
     if rank == 0:
-        save_state(run_dir, _snapshot(nets, objective, step, images_seen, guard, identity))
+        save_state(run_dir, _snapshot(nets, objective, step, images_seen, guard, identity, ada))
         save_network(Path(cfg["paths"]["network"]), nets, cfg, archive, status)
         write_json(cfg["paths"]["result"], result)
     return result

@@ -171,7 +171,7 @@ class EpiGRAFObjective(Objective):
             grad_sq_fake = gradient_sq_norm(fake_logits, fake, create_graph=False)
             (loss * gain).backward()
             return {"loss_d": loss.item(), "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item(),
-                    "grad_sq_fake": grad_sq_fake.mean().item()}
+                    "grad_sq_fake": grad_sq_fake.mean().item(), "ada_sign": real_logits.sign().mean().item()}
         if phase == "Dreg":
             real = b["real_r1"].detach().requires_grad_(True)
             logits = self._run_d(real, b["c_real"], b["patch_r1"], b["cam_real"], sched)

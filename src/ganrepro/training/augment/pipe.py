@@ -23,6 +23,12 @@ PRESETS: dict[str, dict[str, float]] = {
         xflip=1, rotate90=1, xint=1, scale=1, rotate=1, aniso=1, xfrac=1,
         brightness=0.5, contrast=0.5, lumaflip=0.5, hue=0.5, saturation=0.5, cutout=1,
     ),
+    # EpiGRAF's official config (configs/training/base.yaml augment.probs): StyleGAN2-ADA's "bgc" with
+    # xflip 0 (mirroring is the dataset's, with yaw negated), under ADA's adaptive p.
+    "epigraf": dict(
+        xflip=0, rotate90=1, xint=1, scale=1, rotate=1, aniso=1, xfrac=1,
+        brightness=1, contrast=1, lumaflip=1, hue=1, saturation=1, cutout=0,
+    ),
     "none": {name: 0 for name in TRANSFORMS},
 }
 
@@ -133,7 +139,8 @@ class AugmentPipe(torch.nn.Module):
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "AugmentPipe":
-        """``"r3gan"`` (blit/geometry x1, colour x0.5, cutout x1) or ``"none"``; kwargs override."""
+        """``"r3gan"`` (blit/geometry x1, colour x0.5, cutout x1), ``"epigraf"`` ("bgc", no xflip) or
+        ``"none"``; kwargs override."""
         if name not in PRESETS:
             raise ConfigError(
                 f"unknown augmentation preset {name!r}; choose one of {sorted(PRESETS)} "
