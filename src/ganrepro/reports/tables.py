@@ -190,6 +190,10 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
         head.append(f"- reproduced with: {', '.join(extractors)}" +
                     ("  (NOT Inception: numbers are not comparable in absolute value to the paper's)"
                      if any(e.startswith("cnn_") for e in extractors) else ""))
+    selected = sorted({n.split("_at-best-")[1] for n in df["metric_name"].dropna().astype(str) if "_at-best-" in n})
+    if selected:
+        head.append(f"- evaluated snapshot: the best of the G_emas each run kept, by {', '.join(selected)} "
+                    "(FID on N fakes of each snapshot; `snapshot` in each metrics record lists them)")
     measured = sorted({n for n in df["metric_name"].dropna().astype(str) if n.startswith("cost:")})
     if measured:
         head.append(f"- cost cells measured by the paper's cost benchmark: {'; '.join(measured)} "
