@@ -173,3 +173,31 @@ def test_gradient_accumulation_keeps_the_papers_rounds_per_device_at_every_scale
     assert (cfg["train"]["batch"], cfg["train"]["batch_gpu"]) == (batch, batch_gpu)
     # paper: 32 over 8 GPUs = 4 per GPU in micro-batches of 1 = 4 rounds; one device at small scales: 4 rounds
     assert cfg["train"]["batch"] // (cfg["resources"]["gpus"] if scale == "paper" else 1) // cfg["train"]["batch_gpu"] == 4
+
+
+def test_best_fid_selection_needs_an_fid_evaluation(tmp_path):
+    import shutil
+
+    import yaml
+
+    from ganrepro.config import resolve_run
+    from ganrepro.config.load import load_params
+    from ganrepro.errors import ConfigError
+
+    shutil.copytree(Path(__file__).resolve().parents[1] / "params", tmp_path / "params")
+    path = tmp_path / "params" / "experiments" / "r3gan.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["experiments"]["t3-e-stackedmnist"]["eval"] = {"kind": "modes", "select": "best_fid"}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ConfigError, match="select: final"):
+        resolve_run("r3gan", "t3-e-stackedmnist", "tiny", params=load_params(tmp_path / "params"))
+
+
+def test_runs_without_ada_carry_no_ada_key_and_epigraf_samples_never_exceed_the_papers():
+    from ganrepro.config import resolve_run
+
+    assert "ada" not in resolve_run("r3gan", "t2-e-inverted", "tiny")  # their run identity is as before ADA
+    paper = resolve_run("epigraf", "t1-epigraf-cats256", "paper")
+    assert (paper["model"]["n_coarse"], paper["model"]["n_fine"], paper["model"]["bg_steps"]) == (48, 48, 8)
+    smoke = resolve_run("epigraf", "t1-epigraf-cats256", "smoke")
+    assert (smoke["model"]["n_coarse"], smoke["model"]["bg_steps"]) == (12, 4)

@@ -88,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--device", default=None)
 
+    p = sub.add_parser("ablate", help="train an experiment with settings changed (--set key=YAML, one variant "
+                                      "each) beside the unchanged one, and print each variant's FID")
+    _add_run_args(p)
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=YAML",
+                   help="a resolved-config value to change, e.g. model.resample_filter=[1,2,1] (repeatable)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seed offsets to train each variant with")
+
     p = sub.add_parser("dvc-yaml", help="write dvc.yaml from params/ (the Snakefile's DAG); --check: fail if stale")
     p.add_argument("--scale", default=None, help="scale preset (default: workflow/config.yaml's, smoke)")
     p.add_argument("--out", default="dvc.yaml", help="file to write, '-' for stdout (default: dvc.yaml)")
@@ -286,6 +293,11 @@ def _dispatch(args) -> int | None:
         from .orchestration.bench import run_bench
 
         run_bench(args.paper, args.scale, experiments=args.experiments, steps=args.steps, device=args.device)
+        return 0
+    if args.cmd == "ablate":
+        from .orchestration.ablate import run_ablation
+
+        run_ablation(args.paper, args.experiment, args.scale, sets=args.sets, seeds=args.seeds)
         return 0
     if args.cmd == "dvc-yaml":
         from .orchestration.dvc import dvc_yaml_command

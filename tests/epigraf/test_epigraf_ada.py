@@ -25,14 +25,26 @@ def test_p_moves_by_batch_interval_over_kimg_towards_the_target_and_stays_non_ne
     for s in range(9, 21):  # r_t = 0.1 < target: p falls, clipped at 0
         ada.observe(s, {"ada_sign": 0.1})
     assert ada.p == 0.0
-    ada.observe(24, {"ada_sign": 0.6})  # r_t exactly on target: no move (np.sign(0) = 0)
-    assert ada.p == 0.0
+    ada.p = 0.5
+    for s in range(21, 25):  # r_t exactly on target: no move (np.sign(0) = 0), also away from the clip at 0
+        ada.observe(s, {"ada_sign": 0.6})
+    assert ada.p == 0.5
     # the interval's MEAN sign decides, not the last one
     ada = AdaptiveAugment(target=0.5, interval=2, kimg=1, batch=10)
     ada.observe(1, {"ada_sign": 1.0})
     ada.observe(2, {"ada_sign": 0.2})  # mean 0.6 > 0.5
     assert ada.p == pytest.approx(0.02)
     assert ada.apply({"aug_p": 0.0, "gamma": 1.0}) == {"aug_p": pytest.approx(0.02), "gamma": 1.0}
+
+
+def test_p_above_one_keeps_rising_but_the_pipe_reads_one():
+    ada = AdaptiveAugment(target=0.0, interval=1, kimg=0.01, batch=8)  # 0.8 per step
+    for s in range(1, 4):
+        ada.observe(s, {"ada_sign": 1.0})
+    assert ada.p == pytest.approx(2.4)
+    assert ada.apply({})["aug_p"] == 1.0
+    ada.observe(4, {"ada_sign": -1.0})  # the official raw p: falls back from 2.4, not from 1
+    assert ada.p == pytest.approx(1.6) and ada.apply({})["aug_p"] == 1.0
 
 
 def test_state_round_trip_and_missing_signs():

@@ -140,6 +140,15 @@ def instrument_paths(scale_name: str) -> dict:
 ADA_MAX_STEP = 0.05  # small scales: one ADA adjustment moves p by at most this much (CHOICE)
 
 
+def resolve_select(run: dict, where: str) -> str:
+    """The run's ``eval.select`` (final | best_fid); best_fid needs an FID evaluation."""
+    select = run["eval"].get("select", "final")
+    if select == "best_fid" and run["eval"]["kind"] != "fidelity":
+        raise ConfigError(f"{where}: eval.select best_fid picks a snapshot by FID, but eval.kind is "
+                          f"{run['eval']['kind']!r}; use select: final for this experiment")
+    return select
+
+
 def resolve_ada(ada: dict | None, *, time_ratio: float, batch: int) -> dict | None:
     """ADA's controller settings (training/ada.py) at this scale, or None when off. ``kimg`` (the images
     over which p can go 0 -> 1) is compressed by the time ratio like every schedule, but not below the
@@ -252,7 +261,6 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
         "optim": resolve_optim(run["optim"]),
         "schedule": schedule,
         "augment": run["augment"],
-        "ada": resolve_ada(run.get("ada"), time_ratio=time_ratio, batch=batch),
         "xflip": run["xflip"],
         "divergence": dict(run["divergence"]),
         "train": {
@@ -273,7 +281,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
         },
         "eval": {
             "kind": run["eval"]["kind"],
-            "select": run["eval"].get("select", "final"),  # final | best_fid (stages/evaluate.py)
+            "select": resolve_select(run, f"{paper}/{experiment}"),  # final | best_fid (stages/evaluate.py)
             "snapshot_num_fake": scale["eval"].get("snapshot_num_fake", scale["eval"]["num_fake"]),
             "num_fake": scale["eval"]["num_fake"],
             "num_real": scale["eval"]["num_real"],
@@ -288,6 +296,8 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "digit_classifier": instruments["digit_cnn"],
         },
         "resources": {"gpus": run["gpus"], "gpu_hours_paper": _gpu_hours(params, paper, ds_key, run)},
+        # only runs with ADA carry the key: the identity (resume) of every other run is unchanged by it
+        **({"ada": ada} if (ada := resolve_ada(run.get("ada"), time_ratio=time_ratio, batch=batch)) else {}),
         "paths": {
             "run_dir": run_dir,
             "network": paths.network(scale_name, paper, experiment),

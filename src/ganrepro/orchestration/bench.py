@@ -52,11 +52,11 @@ def bench_one(paper: str, experiment: str, scale: str, *, steps: int, device: st
     cfg["dataset"]["path"] = _bench_archive(root, cfg)
     batch = cfg["train"]["batch"]
     run_dir = root / experiment
-    if cfg.get("init_from"):  # a later stage starts from its predecessor's network: benchmark that one first
-        pre = cfg["init_from"]["experiment"]
-        if not (root / pre / "network.pt").exists():
-            bench_one(paper, pre, scale, steps=1, device=device, root=root)
-        cfg["init_from"] = {**cfg["init_from"], "network": str(root / pre / "network.pt")}
+    if cfg.get("init_from"):  # a later stage starts from its predecessor's network: train that one first,
+        pre, init_root = cfg["init_from"]["experiment"], root / "_init"  # apart from the predecessor's own row
+        if not (init_root / pre / "network.pt").exists():
+            bench_one(paper, pre, scale, steps=1, device=device, root=init_root)
+        cfg["init_from"] = {**cfg["init_from"], "network": str(init_root / pre / "network.pt")}
     cfg["paths"] = {"run_dir": str(run_dir), "network": str(run_dir / "network.pt"),
                     "result": str(run_dir / "result.json"), "metrics": str(run_dir / "metrics.json")}
     cfg["train"].update(tick_kimg=batch / 1000, snapshot_ticks=10**9)
@@ -80,7 +80,7 @@ def bench_one(paper: str, experiment: str, scale: str, *, steps: int, device: st
 
     return {"experiment": experiment, "device": str(dev), "resolution": cfg["dataset"]["resolution"],
             "batch": batch, "params_g": count_params(G), "params_d": count_params(D),
-            "images_per_s": steps * batch / elapsed, "sec_per_step": elapsed / steps,
+            "steps": steps, "images_per_s": steps * batch / elapsed, "sec_per_step": elapsed / steps,
             "peak_gpu_mem_mb": peak, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 

@@ -24,10 +24,11 @@ from ..metrics.extractors import resolve_extractor
 from ..metrics.fidelity import compute_fidelity
 from ..metrics.modes import compute_modes, load_digit_classifier
 from ..provenance import provenance
-from ..training.loop import generator_sampler, load_generator, pick_device
+from ..training.loop import generator_sampler, load_generator, milestones, pick_device
 from ..utils_io import ensure_writable_dir, read_json, write_json
 
 EVAL_SEED = 123456  # latents and labels for evaluation; fixed so every run is judged on the same draw
+SELECT_SEED = EVAL_SEED + 1  # the snapshot-selection FIDs draw other fakes: the winner's final number is not biased
 
 
 @torch.no_grad()
@@ -58,13 +59,13 @@ def eval_labels(archive, num: int, seed: int, num_classes: int) -> np.ndarray | 
     return np.asarray(archive.labels)[rng.integers(0, len(archive), size=num)]
 
 
-def snapshot_fid(cfg: dict, network: str | Path, num_fake: int, device="cpu") -> dict:
+def snapshot_fid(cfg: dict, network: str | Path, num_fake: int, device="cpu", seed: int = EVAL_SEED) -> dict:
     """{kimg, fid, metric, network} of one saved G_ema, with the tables' FID protocol (the scale's
-    extractor and real set) on ``num_fake`` fakes."""
+    extractor and real set) on ``num_fake`` fakes drawn from ``seed``."""
     ev = cfg["eval"]
     G, payload = load_generator(network, device)
-    labels = eval_labels(open_archive(cfg["dataset"]["path"]), num_fake, EVAL_SEED, cfg["dataset"]["num_classes"])
-    images = sample_images(G, num_fake, seed=EVAL_SEED, labels=labels, device=device,
+    labels = eval_labels(open_archive(cfg["dataset"]["path"]), num_fake, seed, cfg["dataset"]["num_classes"])
+    images = sample_images(G, num_fake, seed=seed, labels=labels, device=device,
                            sample=generator_sampler(G, payload))
     metrics = compute_fidelity(images, cfg["dataset"]["path"], extractor=ev["extractor"], metrics=["fid"],
                                num_fake=num_fake, num_real=ev["num_real"], seed=EVAL_SEED,
@@ -74,8 +75,12 @@ def snapshot_fid(cfg: dict, network: str | Path, num_fake: int, device="cpu") ->
 
 
 def kept_networks(cfg: dict) -> list[Path]:
-    """The G_ema snapshots a run kept (``keep_networks``), in training order."""
-    return sorted((Path(cfg["paths"]["run_dir"]) / "networks").glob("network-*.pt"))
+    """The G_ema snapshots this config of the run kept (``keep_networks``), in training order: only the
+    milestone steps of its current length (a run extended by a larger ``kimg`` keeps older files)."""
+    total = int(round(cfg["train"]["kimg"] * 1000 / cfg["train"]["batch"]))
+    steps = sorted(milestones(total, cfg["train"].get("keep_networks", 0)))
+    folder = Path(cfg["paths"]["run_dir"]) / "networks"
+    return [folder / f"network-{s:07d}.pt" for s in steps if (folder / f"network-{s:07d}.pt").is_file()]
 
 
 def select_network(cfg: dict, device) -> tuple[str, dict]:
@@ -87,7 +92,7 @@ def select_network(cfg: dict, device) -> tuple[str, dict]:
     kept = kept_networks(cfg)
     if not kept:
         return final, {"select": "final", "why": "the run kept no snapshots (keep_networks: 0)"}
-    points = [snapshot_fid(cfg, p, ev["snapshot_num_fake"], device) for p in kept]
+    points = [snapshot_fid(cfg, p, ev["snapshot_num_fake"], device, seed=SELECT_SEED) for p in kept]
     score = [p["fid"] if np.isfinite(p["fid"]) else np.inf for p in points]
     best = int(np.argmin(score))  # the earliest of equal FIDs
     suffix = f"_at-best-fid{ev['snapshot_num_fake']}-of-{len(points)}"
@@ -116,6 +121,11 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
     else:
         device = pick_device(cfg["train"]["device"])
         _load_checked(paths["network"], "trained network", rebuild_network, lambda p: load_generator(p, device))
+        if ev["kind"] != "modes":
+            for spec in (ev["extractor"], ev["pr_extractor"]):
+                if spec is not None and spec.get("weights"):
+                    _load_checked(spec["weights"], "feature extractor",
+                                  f"`ganrepro train-extractor --scale {scale}`", lambda _p, s=spec: resolve_extractor(s))
         network, selection = select_network(cfg, device)
         record["snapshot"] = selection
         G, payload = _load_checked(network, "trained network", rebuild_network, lambda p: load_generator(p, device))
@@ -128,10 +138,6 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
             record["metrics"] = compute_modes(images, classifier, tag=Path(ev["digit_classifier"]).stem, seed=EVAL_SEED)
         else:
             cache_dir = ensure_writable_dir(fidelity_cache(scale))
-            for spec in (ev["extractor"], ev["pr_extractor"]):
-                if spec is not None and spec.get("weights"):
-                    _load_checked(spec["weights"], "feature extractor",
-                                  f"`ganrepro train-extractor --scale {scale}`", lambda _p, s=spec: resolve_extractor(s))
             labels = eval_labels(archive, ev["num_fake"], EVAL_SEED, cfg["dataset"]["num_classes"])
             images = sample_images(G, ev["num_fake"], seed=EVAL_SEED, labels=labels, device=device,
                                    sample=generator_sampler(G, payload))

@@ -2,7 +2,7 @@
 
 The overfitting heuristic r_t = E[sign(D(real))] is averaged over ``interval`` steps; then p moves by
 sign(r_t - target) * batch * interval / (kimg * 1000) and is clipped below at 0 (not above, as the
-official loop), so p can go from 0 to 1 in ``kimg`` thousand images. The objective reports the mean
+official loop; the pipe reads min(p, 1)), so p can go from 0 to 1 in ``kimg`` thousand images. The objective reports the mean
 sign of its real logits as ``ada_sign`` in its D phase; the loop averages it across processes, so
 every rank holds the same p. The loop calls ``apply`` to put p into the step's schedule values
 (``aug_p``, which the objective hands to the augmentation pipe) and ``observe`` after each step;
@@ -39,7 +39,9 @@ class AdaptiveAugment:
         return self.batch * self.interval / (self.kimg * 1000.0)
 
     def apply(self, sched: dict) -> dict:
-        return {**sched, "aug_p": self.p}
+        """The step's schedule values with ``aug_p`` = p; p above 1 acts as 1 (every transform always
+        applied, as the official pipe's ``u < p`` draws do) while the controller keeps the raw p."""
+        return {**sched, "aug_p": min(self.p, 1.0)}
 
     def observe(self, step: int, values: dict) -> None:
         """Accumulate this step's ``ada_sign``; adjust p every ``interval`` steps (``step`` counts done steps)."""

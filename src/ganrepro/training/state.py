@@ -65,6 +65,10 @@ def set_aside(run_dir: str | Path, identity: str) -> list[Path]:
         src = run_dir / name
         if src.exists():
             dst = run_dir / f"{Path(name).stem}.config-{identity}{suffix}"
+            k = 1
+            while dst.exists():  # set aside before under this identity (a config toggled back and forth)
+                dst = run_dir / f"{Path(name).stem}.config-{identity}.{k}{suffix}"
+                k += 1
             src.replace(dst)
             moved.append(dst)
     return moved

@@ -77,8 +77,8 @@ def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: d
     m["plane_resolution"] = max(8, int(m["plane_resolution"] * ratio))
     m["feat_dim"] = max(4, scaled_width(m["feat_dim"] * 4, scale) // 4)
     m["patch_resolution"] = max(4, int(m["patch_resolution"] * ratio))
-    for key in ("n_coarse", "n_fine", "bg_steps"):
-        m[key] = max(4, int(round(m[key] * ratio * 2)))
+    for key in ("n_coarse", "n_fine", "bg_steps"):  # twice the resolution's share, never above the paper's
+        m[key] = max(4, min(m[key], int(round(m[key] * ratio * 2))))
     return m
 
 
