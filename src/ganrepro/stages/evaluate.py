@@ -120,7 +120,8 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
         record["fail"] = {"reason": result["reason"], "step": result["step"], "kimg": result["kimg"]}
     else:
         device = pick_device(cfg["train"]["device"])
-        _load_checked(paths["network"], "trained network", rebuild_network, lambda p: load_generator(p, device))
+        G, payload = _load_checked(paths["network"], "trained network", rebuild_network,
+                                   lambda p: load_generator(p, device))
         if ev["kind"] != "modes":
             for spec in (ev["extractor"], ev["pr_extractor"]):
                 if spec is not None and spec.get("weights"):
@@ -128,7 +129,8 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
                                   f"`ganrepro train-extractor --scale {scale}`", lambda _p, s=spec: resolve_extractor(s))
         network, selection = select_network(cfg, device)
         record["snapshot"] = selection
-        G, payload = _load_checked(network, "trained network", rebuild_network, lambda p: load_generator(p, device))
+        if network != paths["network"]:  # a kept snapshot won: evaluate it instead of the final G_ema
+            G, payload = _load_checked(network, "trained network", rebuild_network, lambda p: load_generator(p, device))
         archive = open_archive(cfg["dataset"]["path"])
         if ev["kind"] == "modes":
             classifier = _load_checked(ev["digit_classifier"], "digit classifier",
