@@ -95,6 +95,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="a resolved-config value to change, e.g. model.resample_filter=[1,2,1] (repeatable)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seed offsets to train each variant with")
 
+    p = sub.add_parser("sweep", help="train a grid of settings (--grid key=[v1,v2], one axis each) over seeds and "
+                                     "print FID and the learning metric per setting (how the small-scale recipes "
+                                     "were found; docs/SWEEPS.md)")
+    _add_run_args(p)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=[YAML,...]",
+                   help="one axis of the grid, e.g. 'schedule.lr.start=[1e-3, 2e-3]' (repeatable)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="seed offsets to train each cell with")
+    p.add_argument("--jobs", type=int, default=1, help="cells trained at once")
+    p.add_argument("--work", default=None, help="work directory (default runs/sweeps/<scale>-<paper>-<exp>; "
+                                               "re-running resumes)")
+    p.add_argument("--out", default=None, help="also write the markdown table here")
+
     p = sub.add_parser("dvc-yaml", help="write dvc.yaml from params/ (the Snakefile's DAG); --check: fail if stale")
     p.add_argument("--scale", default=None, help="scale preset (default: workflow/config.yaml's, smoke)")
     p.add_argument("--out", default="dvc.yaml", help="file to write, '-' for stdout (default: dvc.yaml)")
@@ -298,6 +310,12 @@ def _dispatch(args) -> int | None:
         from .orchestration.ablate import run_ablation
 
         run_ablation(args.paper, args.experiment, args.scale, sets=args.sets, seeds=args.seeds)
+        return 0
+    if args.cmd == "sweep":
+        from .orchestration.sweep import run_sweep
+
+        run_sweep(args.paper, args.experiment, args.scale, grid=args.grid, seeds=args.seeds, jobs=args.jobs,
+                  work=args.work, out=args.out)
         return 0
     if args.cmd == "dvc-yaml":
         from .orchestration.dvc import dvc_yaml_command

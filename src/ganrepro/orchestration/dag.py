@@ -105,9 +105,9 @@ class PipelineDAG:
     def instruments(self, paper: str, experiment: str) -> list[str]:
         """Files the evaluation of this run needs besides the network (classifier / extractor)."""
         ev = self.run(paper, experiment)["eval"]
-        if ev["kind"] == "modes":
-            return [ev["digit_classifier"]]
-        return [ev["extractor"]["weights"]] if ev["extractor"]["kind"] == "cnn" else []
+        # the feature extractor scores every run, a modes run too: its learning index is a FID
+        extractor = [ev["extractor"]["weights"]] if ev["extractor"]["kind"] == "cnn" else []
+        return ([ev["digit_classifier"]] if ev["kind"] == "modes" else []) + extractor
 
     def instrument_paths(self) -> dict:
         return instrument_paths(self.scale)

@@ -74,6 +74,25 @@ def snapshot_fid(cfg: dict, network: str | Path, num_fake: int, device="cpu", se
     return {"kimg": payload.get("kimg"), "fid": entry["value"], "metric": name, "network": str(network)}
 
 
+def learning_metrics(cfg: dict, network: str | Path, device="cpu") -> dict:
+    """``{metric: value}`` of the run's learning evidence for one saved G_ema: StackedMNIST modes and
+    reverse KL (``eval.kind: modes``), or how often conditional fakes are read as their class."""
+    ev = cfg["eval"]
+    G, payload = load_generator(network, device)
+    sample = generator_sampler(G, payload)
+    if ev["kind"] == "modes":
+        images = sample_images(G, ev["mode_samples"], seed=EVAL_SEED, labels=None, device=device, sample=sample)
+        metrics = compute_modes(images, load_digit_classifier(ev["digit_classifier"]), seed=EVAL_SEED)
+    elif ev.get("class_accuracy"):
+        labels = eval_labels(open_archive(cfg["dataset"]["path"]), ev["num_fake"], EVAL_SEED,
+                             cfg["dataset"]["num_classes"])
+        images = sample_images(G, ev["num_fake"], seed=EVAL_SEED, labels=labels, device=device, sample=sample)
+        metrics = class_accuracy(images, labels, ev["extractor"]["weights"], tag=ev["extractor"]["tag"])
+    else:
+        return {}
+    return {entry["metric"]: entry["value"] for entry in metrics.values()}
+
+
 def kept_networks(cfg: dict) -> list[Path]:
     """The G_ema snapshots this config of the run kept (``keep_networks``), in training order: only the
     milestone steps of its current length (a run extended by a larger ``kimg`` keeps older files)."""
@@ -151,11 +170,24 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
             if labels is not None and ev.get("class_accuracy"):
                 record["metrics"].update(class_accuracy(images, labels, ev["extractor"]["weights"],
                                                         tag=ev["extractor"]["tag"], seed=EVAL_SEED))
+        record["learning"] = _learning(cfg, record["metrics"], network, device)
         if selection.get("suffix"):
             record["metrics"] = {f"{k}{selection['suffix']}": v for k, v in record["metrics"].items()}
     record["provenance"] = provenance(config=cfg, seeds={"train": cfg["seed"], "eval": EVAL_SEED})
     write_json(paths["metrics"], record)
     return record
+
+
+def _learning(cfg: dict, metrics: dict, network: str, device) -> dict:
+    """The run's learning index (stages/learning_index.py) from the FID of the evaluated network; a modes
+    run, which reports no FID, gets one with the same protocol for it."""
+    from .learning_index import learning_record
+
+    fid = next(((k, v["value"]) for k, v in metrics.items() if v.get("metric") == "fid"), None)
+    if fid is None:
+        point = snapshot_fid(cfg, network, cfg["eval"]["num_fake"], device)
+        fid = (point["metric"], point["fid"])
+    return learning_record(cfg, fid[1], fid[0], device)
 
 
 def _load_checked(path: str, what: str, rebuild: str, load):

@@ -1,0 +1,120 @@
+"""`ganrepro sweep`: a grid of resolved-config settings over a few seeds, one table out.
+
+How the small-scale recipes in ``params/`` were found (docs/SWEEPS.md keeps the tables). Each
+``--grid dotted.key=[v1, v2, ...]`` is one axis (values parsed as YAML); the sweep trains every
+combination for every ``--seeds`` index with the one training loop, in ``--work`` (default
+``runs/sweeps/<name>/``: re-running the same command skips finished cells and resumes interrupted
+ones), and measures each with the instruments of the tables: FID with the scale's extractor, the learning index
+(stages/learning_index.py), and the run's learning metric (StackedMNIST modes and reverse KL, or the class accuracy of conditional fakes).
+``--jobs N`` trains N cells at once (each with the scale's thread count).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from ..config import resolve_run
+from ..errors import ConfigError
+from .ablate import _check_inputs, apply_override
+
+
+def parse_axis(spec: str) -> tuple[str, list]:
+    """``key=[a, b]`` -> (key, [a, b]); a scalar value is a one-value axis."""
+    if "=" not in spec:
+        raise ConfigError(f"--grid {spec!r}: expected dotted.key=[v1, v2, ...], e.g. 'schedule.lr.start=[1e-3, 2e-3]'")
+    key, raw = spec.split("=", 1)
+    values = yaml.safe_load(raw)
+    return key, values if isinstance(values, list) else [values]
+
+
+def grid_cells(axes: list[tuple[str, list]]) -> list[list[str]]:
+    """Every combination, as lists of ``key=YAML`` assignments (the ablate syntax)."""
+    keys = [k for k, _ in axes]
+    combos = itertools.product(*[vals for _, vals in axes]) if axes else [()]
+    return [[f"{k}={json.dumps(v)}" for k, v in zip(keys, combo)] for combo in combos]
+
+
+def cell_config(base: dict, sets: list[str], seed_offset: int, work: Path) -> dict:
+    cfg = base
+    for assignment in sets:
+        cfg = apply_override(cfg, assignment)
+    cfg = copy.deepcopy(cfg)
+    cfg["seed"] = int(base["seed"]) + int(seed_offset)
+    tag = hashlib.sha1(json.dumps([sets, seed_offset]).encode()).hexdigest()[:10]
+    d = work / tag
+    cfg["paths"] = {"run_dir": str(d), "network": str(d / "network.pt"),
+                    "result": str(d / "result.json"), "metrics": str(d / "metrics.json")}
+    return cfg
+
+
+def measure(cfg: dict) -> dict:
+    """FID plus the run's learning metric, with the tables' instruments (final G_ema)."""
+    from ..stages.evaluate import learning_metrics, snapshot_fid
+    from ..stages.learning_index import learning_record
+
+    point = snapshot_fid(cfg, cfg["paths"]["network"], cfg["eval"]["num_fake"])
+    out = {"fid": point["fid"], "learning_index": learning_record(cfg, point["fid"], point["metric"])["index"]}
+    out.update(learning_metrics(cfg, cfg["paths"]["network"]))
+    return out
+
+
+def run_cell(cfg: dict) -> dict:
+    from ..training.loop import train
+
+    done = Path(cfg["paths"]["run_dir"]) / "sweep.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    result = train(cfg, progress=False)
+    row = {"status": result["status"], "kimg": result["kimg"]}
+    if result["status"] == "ok":
+        row.update(measure(cfg))
+    done.write_text(json.dumps(row))
+    return row
+
+
+def run_sweep(paper: str, experiment: str, scale: str, *, grid: list[str], seeds: list[int], jobs: int = 1,
+              work: str | None = None, out: str | None = None) -> list[dict]:
+    base = resolve_run(paper, experiment, scale)
+    _check_inputs(base)
+    axes = [parse_axis(g) for g in grid]
+    root = Path(work or Path("runs") / "sweeps" / f"{scale}-{paper}-{experiment}")
+    root.mkdir(parents=True, exist_ok=True)
+    cells = [(sets, k, cell_config(base, sets, k, root)) for sets in grid_cells(axes) for k in seeds]
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(run_cell, [c for _, _, c in cells]))
+    rows = [{"setting": ", ".join(s) or "default", "seed": k, **r} for (s, k, _), r in zip(cells, results)]
+    table = summarise(rows, title=f"{paper}/{experiment} at {scale}, seeds {seeds}")
+    print(table)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(table + "\n")
+    return rows
+
+
+def summarise(rows: list[dict], title: str) -> str:
+    """Markdown: one line per setting, each metric as mean (+- std over seeds)."""
+    metrics = [k for k in rows[0] if k not in ("setting", "seed", "status", "kimg")] if rows else []
+    for r in rows:
+        metrics += [k for k in r if k not in metrics and k not in ("setting", "seed", "status", "kimg")]
+    lines = [f"### {title}", "", "| setting | kimg | " + " | ".join(metrics) + " |",
+             "|---|---|" + "---|" * len(metrics)]
+    for setting in dict.fromkeys(r["setting"] for r in rows):
+        group = [r for r in rows if r["setting"] == setting]
+        cells = []
+        for m in metrics:
+            vals = [r[m] for r in group if isinstance(r.get(m), (int, float))]
+            if not vals:
+                cells.append("Fail" if any(r["status"] != "ok" for r in group) else "-")
+                continue
+            spread = f" ± {statistics.stdev(vals):.3g}" if len(vals) > 1 else ""
+            cells.append(f"{statistics.fmean(vals):.4g}{spread}")
+        lines.append(f"| {setting} | {group[0]['kimg']:.3g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""How much of the way from noise to the data a run went: the learning index.
+
+    index = (ln FID_init - ln FID_run) / (ln FID_init - ln FID_real)
+
+* ``FID_init``: the run's own generator at initialisation (its seed, its architecture, untrained),
+  sampled and scored exactly as the trained one (same extractor, fakes, reals, seeds);
+* ``FID_real``: the ceiling, held-out real images scored against the training images with the same
+  extractor and counts. Embedded stand-ins draw the held-out images from their generator with another
+  seed (never seen in training); real data has no held-out split, so a subset of the training set
+  stands in and the record says ``train-subset`` (a ceiling a little too good: the index errs low).
+
+0 is the untrained generator, 1 is as close to the data as real images are; the learning gate
+(params ``learning_gate``) asks for at least 0.6 of every run the paper reports as trainable.
+The ceiling depends only on the dataset and the protocol, so it is cached beside the real statistics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data import open_archive
+from ..data.embedded import generate
+from ..metrics.fidelity import compute_fidelity
+from ..paths import fidelity_cache
+from ..training.loop import build, generator_sampler
+from ..utils_io import atomic_write, ensure_writable_dir
+
+HELDOUT_SEED_OFFSET = 7_919_000  # held-out stand-in images: the training set's seed plus this (disjoint draws)
+
+
+def _fid(cfg: dict, images: np.ndarray, device) -> float:
+    ev = cfg["eval"]
+    out = compute_fidelity(images, cfg["dataset"]["path"], extractor=ev["extractor"], metrics=["fid"],
+                           num_fake=len(images), num_real=ev["num_real"], seed=_eval_seed(),
+                           cache_dir=str(ensure_writable_dir(fidelity_cache(cfg["scale"]))), device=str(device))
+    return float(next(v["value"] for v in out.values() if v["metric"] == "fid"))
+
+
+def _eval_seed() -> int:
+    from .evaluate import EVAL_SEED
+
+    return EVAL_SEED
+
+
+@torch.no_grad()
+def init_fid(cfg: dict, device="cpu") -> float:
+    """FID of the run's generator as training builds it before step 0 (``training.loop.train``)."""
+    from .evaluate import eval_labels, sample_images
+
+    archive = open_archive(cfg["dataset"]["path"])
+    torch.manual_seed(cfg["seed"])  # exactly the draw `train` makes before `build`
+    G = build(cfg, archive, torch.device(device)).G_ema.eval()
+    payload = {"objective": cfg["objective"], "config": cfg}
+    num = cfg["eval"]["num_fake"]
+    labels = eval_labels(archive, num, _eval_seed(), cfg["dataset"]["num_classes"])
+    images = sample_images(G, num, seed=_eval_seed(), labels=labels, device=device,
+                           sample=generator_sampler(G, payload))
+    return _fid(cfg, images, device)
+
+
+def heldout_images(cfg: dict) -> tuple[np.ndarray, str]:
+    """(uint8 held-out real images, where they come from) for the ceiling, ``eval.num_fake`` of them."""
+    num, ds = int(cfg["eval"]["num_fake"]), cfg["dataset"]
+    spec = ds.get("spec", {})
+    if spec.get("source") == "embedded":
+        out = generate(spec["generator"], resolution=spec["resolution"], count=num,
+                       seed=int(spec["seed"]) + HELDOUT_SEED_OFFSET, num_classes=spec.get("num_classes") or None)
+        return out.images, f"held-out (embedded:{spec['generator']}, seed +{HELDOUT_SEED_OFFSET})"
+    archive = open_archive(ds["path"])
+    idx = np.sort(np.random.default_rng(HELDOUT_SEED_OFFSET).choice(len(archive), size=min(num, len(archive)),
+                                                                   replace=False))
+    return np.asarray(archive.images[idx]), "train-subset"
+
+
+def ceiling_fid(cfg: dict, device="cpu") -> tuple[float, str]:
+    """(FID of held-out real images against the training images, their source), cached per protocol."""
+    ev, ds = cfg["eval"], cfg["dataset"]
+    key = json.dumps({"spec": ds.get("spec"), "path": ds["path"], "extractor": ev["extractor"],
+                      "num_fake": ev["num_fake"], "num_real": ev["num_real"], "v": 1}, sort_keys=True)
+    cache = Path(ensure_writable_dir(fidelity_cache(cfg["scale"]))) / (
+        f"ceiling-{ds['key']}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json")
+    if cache.is_file():
+        hit = json.loads(cache.read_text())
+        return float(hit["fid"]), hit["source"]
+    images, source = heldout_images(cfg)
+    fid = _fid(cfg, images, device)
+    atomic_write(cache, lambda tmp: Path(tmp).write_text(json.dumps({"fid": fid, "source": source, "key": key})))
+    return fid, source
+
+
+def learning_index(fid_run: float, fid_init: float, fid_real: float) -> float:
+    """The fraction of the log-FID gap closed (module docstring); nan when undefined."""
+    if not all(math.isfinite(v) and v > 0 for v in (fid_run, fid_init, fid_real)) or fid_init <= fid_real:
+        return math.nan
+    return (math.log(fid_init) - math.log(fid_run)) / (math.log(fid_init) - math.log(fid_real))
+
+
+def learning_record(cfg: dict, fid_run: float, fid_metric: str, device="cpu") -> dict:
+    """What a run's metrics record stores: the index and both ends, with the FID protocol they share."""
+    fid_init = init_fid(cfg, device)
+    fid_real, source = ceiling_fid(cfg, device)
+    return {"index": learning_index(fid_run, fid_init, fid_real), "fid": fid_run, "fid_init": fid_init,
+            "fid_real": fid_real, "real_source": source, "fid_metric": fid_metric}
