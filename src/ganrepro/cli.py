@@ -150,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/README.md")
     p.add_argument("--tables", default="results/tables")
     p.add_argument("--figures", default="results/figures")
+    p.add_argument("--scale", default=None, help="scale whose learning gates to show (the DAG passes its own)")
     p = sub.add_parser("snapshot", help="compare results/tables with the committed snapshot cell by cell "
                                         "(results/snapshot/<scale>/), or --save this run as the new snapshot")
     p.add_argument("--scale", default="smoke")
@@ -351,7 +352,8 @@ def _dispatch(args) -> int | None:
 
         from .orchestration.dag import all_papers
 
-        print(write_overview(args.papers or list(all_papers()), args.out, tables_dir=args.tables, figures_dir=args.figures))
+        print(write_overview(args.papers or list(all_papers()), args.out, tables_dir=args.tables, figures_dir=args.figures,
+                             scale=args.scale))
         return 0
     if args.cmd == "snapshot":
         from .reports.snapshot import compare_tables, save_snapshot, snapshot_dir, summary

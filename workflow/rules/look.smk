@@ -62,8 +62,9 @@ rule overview:
         report(PIPELINE.OVERVIEW, caption="../report/overview.rst", category="overview"),
     params:
         papers=" ".join(PIPELINE.papers),
+        scale=SCALE,
     threads: THREADS
     log:
         "logs/overview.log",
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro overview --papers {params.papers} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} ganrepro overview --papers {params.papers} --scale {params.scale} > {log} 2>&1"

@@ -39,7 +39,7 @@ def split_seed(name: str) -> tuple[str, int]:
     return (base, int(k)) if sep and k.isdigit() and int(k) > 0 else (name, 0)
 
 
-def _experiment(params: Params, paper: str, name: str) -> tuple[dict, dict]:
+def _experiment(params: Params, paper: str, name: str, recipe: dict | None = None) -> tuple[dict, dict]:
     names = list_experiments(paper, params)
     if name not in names:
         raise ConfigError(
@@ -48,10 +48,51 @@ def _experiment(params: Params, paper: str, name: str) -> tuple[dict, dict]:
         )
     reg = params.experiments[paper]
     exp = reg["experiments"][name]
-    layers = [reg["defaults"], reg["presets"][exp["preset"]], exp]
+    layers = [reg["defaults"], reg["presets"][exp["preset"]]]
+    if recipe:  # the small-scale recipe sits between the paper's setting and what an experiment changes
+        layers.append(recipe_layer(deep_merge(*layers), recipe))
+    layers.append(exp)
     merged = deep_merge(*layers)
     merged["model"] = _merge_model([layer.get("model", {}) for layer in layers])
     return reg, merged
+
+
+RECIPE_KEYS = ("schedule", "model", "optim", "loss")  # what a small-scale recipe may set (besides `scales`)
+
+
+def recipe_layer(base: dict, recipe: dict) -> dict:
+    """The params layer a paper's ``small_scale`` recipe adds over its preset (docs/CHOICES.md).
+
+    A schedule entry ``{scale: k}`` multiplies the preset's values by ``k``; ``{curve: constant,
+    scale: k}`` holds ``k`` times the preset's first value (no burn-in decay); any other entry
+    replaces the preset's. The other sections are merged as values. Applied at scales whose preset
+    says ``small_scale_recipe: true`` only: the paper scale never reads it.
+    """
+    layer = {k: v for k, v in recipe.items() if k in RECIPE_KEYS and k != "schedule"}
+    sched = {}
+    for name, rule in (recipe.get("schedule") or {}).items():
+        entry = (base.get("schedule") or {}).get(name)
+        sched[name] = _scaled_entry(entry, rule) if isinstance(rule, dict) and "scale" in rule else rule
+    if sched:
+        layer["schedule"] = sched
+    return layer
+
+
+def _scaled_entry(entry, rule: dict):
+    k = float(rule["scale"])
+    if entry is None:
+        raise ConfigError(f"small_scale recipe scales schedule entry {rule!r}, but the preset has no such entry")
+    start, end = (entry[0], entry[1]) if isinstance(entry, list) else (entry["start"], entry.get("end", entry["start"]))
+    if rule.get("curve") == "constant":
+        return {"curve": "constant", "start": float(start) * k}
+    if isinstance(entry, list):
+        return [float(start) * k, float(end) * k]
+    return {**entry, "start": float(start) * k, "end": float(end) * k}
+
+
+def small_scale_recipe(reg: dict, scale: dict) -> dict | None:
+    """The paper's small-scale recipe when this scale applies one (``small_scale_recipe: true``)."""
+    return reg.get("small_scale") if scale.get("small_scale_recipe") else None
 
 
 def _merge_model(layers: list[dict]) -> dict:
@@ -203,7 +244,10 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
     if seed_index and seed_index >= scale.get("seeds", 1):
         raise ConfigError(f"{paper}/{experiment}: seed {seed_index} is beyond the scale's `seeds: "
                           f"{scale.get('seeds', 1)}` (params/scales/{scale_name}.yaml).")
-    reg, run = _experiment(params, paper, base)
+    recipe = small_scale_recipe(params.experiments[paper], scale) if paper in params.experiments else None
+    if recipe and recipe.get("scales", {}).get(scale_name):  # the paper's own sizes/lengths at this scale
+        scale = {**scale, **recipe["scales"][scale_name]}
+    reg, run = _experiment(params, paper, base, recipe)
     run["seed"] = run["seed"] + seed_index
     ds_key = run["dataset"]
     paper_res = params.datasets[ds_key]["resolution"]
@@ -296,6 +340,8 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "digit_classifier": instruments["digit_cnn"],
         },
         "resources": {"gpus": run["gpus"], "gpu_hours_paper": _gpu_hours(params, paper, ds_key, run)},
+        # only papers with a small-scale recipe carry it (the tables' protocol columns name it)
+        **({"recipe": {"source": f"params/experiments/{paper}.yaml: small_scale", **recipe}} if recipe else {}),
         # only runs with ADA carry the key: the identity (resume) of every other run is unchanged by it
         **({"ada": ada} if (ada := resolve_ada(run.get("ada"), time_ratio=time_ratio, batch=batch)) else {}),
         "paths": {

@@ -167,6 +167,7 @@ class PipelineDAG:
             for table in self.tables(paper):
                 out += self.table_files(paper, table)
             out += self.figure_files(paper) + self.sample_files(paper) + self.agreement_files(paper)
+            out += [self.metrics(p, e) for p, e in self.runs if p == paper]  # the learning gates read them
         return out
 
     def final_targets(self) -> list[str]:

@@ -327,7 +327,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
         }
     stages["overview"] = {
         "desc": "results/README.md: where the reproduction stands, per paper and table",
-        "cmd": f"{ENV} ganrepro overview --papers {' '.join(dag.papers)}",
+        "cmd": f"{ENV} ganrepro overview --papers {' '.join(dag.papers)} --scale {dag.scale}",
         "deps": dag.overview_inputs() + code_deps(ENTRY_MODULES["overview"]),
         "outs": [_out(dag.OVERVIEW)],
     }

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..utils_io import atomic_write
 from .agreement import read_table_csv, table_csvs
+from .gates import gates_section
 
 
 def cell_counts(df: pd.DataFrame) -> dict[str, int]:
@@ -73,7 +74,8 @@ def _link(path: Path, page_dir: Path, text: str | None = None) -> str:
     return f"[{text or path.name}]({Path(os.path.relpath(path, page_dir)).as_posix()})"
 
 
-def paper_section(paper: str, tables_dir: Path, figures_dir: Path, page_dir: Path) -> list[str]:
+def paper_section(paper: str, tables_dir: Path, figures_dir: Path, page_dir: Path,
+                  scale: str | None = None) -> list[str]:
     agreement = _agreement(tables_dir, paper)
     out = [f"## {paper}", "",
            "| table | reproduced | failed | reported only | missing | settings / param counts | Kendall tau "
@@ -89,6 +91,8 @@ def paper_section(paper: str, tables_dir: Path, figures_dir: Path, page_dir: Pat
                    f"{counts['missing']} | {counts['other']} | {tau or '-'} | {flips or '-'} | {_steps_text(agreement, path.stem) or '-'} | "
                    f"{proto['scale']} | {proto['standins'] or '-'} | {proto['extractor'] or '-'} |")
     out.append("")
+    if scale:
+        out += gates_section(paper, scale)
     links = []
     if (tables_dir / paper / "agreement.md").is_file():
         links.append(f"- agreement with the paper: {_link(tables_dir / paper / 'agreement.md', page_dir)}")
@@ -106,7 +110,7 @@ def paper_section(paper: str, tables_dir: Path, figures_dir: Path, page_dir: Pat
 
 
 def write_overview(papers, out: str | Path = "results/README.md", *, tables_dir: str | Path = "results/tables",
-                   figures_dir: str | Path = "results/figures") -> Path:
+                   figures_dir: str | Path = "results/figures", scale: str | None = None) -> Path:
     """Write the overview page for ``papers`` (names as in params/reported) and return its path."""
     out, tables_dir, figures_dir = Path(out), Path(tables_dir), Path(figures_dir)
     lines = ["# Where the reproduction stands", "",
@@ -116,8 +120,10 @@ def write_overview(papers, out: str | Path = "results/README.md", *, tables_dir:
              "with at least 3 rows in both (+1 = same ranking); `a>b` = the paper has a better than b, the "
              "reproduction has b better; ablation steps whose direction (better / worse than the row they "
              "modify) agrees with the paper's. At small scales only orderings can agree, not absolute numbers.",
+             "Learning gates (small scales): whether the networks measurably learned their data, from the runs' "
+             "metrics records (`reports/gates.py`; thresholds in `params/experiments/<paper>.yaml: learning_gates`).",
              ""]
     for paper in papers:
-        lines += paper_section(paper, tables_dir, figures_dir, out.parent)
+        lines += paper_section(paper, tables_dir, figures_dir, out.parent, scale)
     text = "\n".join(lines)
     return atomic_write(out, lambda p: p.write_text(text))

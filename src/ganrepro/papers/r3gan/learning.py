@@ -17,13 +17,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from ...config import list_experiments, resolve_run  # noqa: E402
-from ...data import open_archive  # noqa: E402
-from ...metrics.conditioning import class_accuracy  # noqa: E402
-from ...metrics.modes import compute_modes, load_digit_classifier  # noqa: E402
+from ...config import list_experiments, load_params, resolve_run  # noqa: E402
 from ...reports.figures import save_png  # noqa: E402
 from ...reports.samples import draw_grid, latents, to_uint8  # noqa: E402
-from ...stages.evaluate import EVAL_SEED, eval_labels, sample_images  # noqa: E402
+from ...stages.evaluate import learning_metrics  # noqa: E402
 from ...training.loop import generator_sampler, load_generator  # noqa: E402
 
 SEEDS = range(8)
@@ -40,19 +37,17 @@ def milestones(cfg: dict) -> list[Path]:
 
 def evaluate_milestone(cfg: dict, path: Path) -> dict:
     """{kimg, metric name: value} of one kept network, with the instruments of the tables."""
-    G, payload = load_generator(path)
-    sample, ev = generator_sampler(G, payload), cfg["eval"]
-    out = {"kimg": payload["kimg"]}
-    if ev["kind"] == "modes":
-        images = sample_images(G, ev["mode_samples"], seed=EVAL_SEED, labels=None, device="cpu", sample=sample)
-        metrics = compute_modes(images, load_digit_classifier(ev["digit_classifier"]), seed=EVAL_SEED)
-    else:
-        labels = eval_labels(open_archive(cfg["dataset"]["path"]), ev["num_fake"], EVAL_SEED,
-                             cfg["dataset"]["num_classes"])
-        images = sample_images(G, ev["num_fake"], seed=EVAL_SEED, labels=labels, device="cpu", sample=sample)
-        metrics = class_accuracy(images, labels, ev["extractor"]["weights"], tag=ev["extractor"]["tag"])
-    out.update({entry["metric"]: entry["value"] for entry in metrics.values()})
-    return out
+    _, payload = load_generator(path)
+    return {"kimg": payload["kimg"], **learning_metrics(cfg, path)}
+
+
+def gate_bound(cfg: dict, metric: str) -> float | None:
+    """The learning gate's bound on ``metric`` for this run (params ``learning_gates``), if any."""
+    gates = load_params().experiments[cfg["paper"]].get("learning_gates") or {}
+    for gate in gates.get("metrics", []):
+        if gate["experiment"] == cfg["base_experiment"] and gate["metric"] == metric:
+            return gate.get("min", gate.get("max"))
+    return None
 
 
 def learning_curves(paper: str, scale: str, out: Path) -> Path:
@@ -63,14 +58,16 @@ def learning_curves(paper: str, scale: str, out: Path) -> Path:
         kimg = [p["kimg"] for p in points]
         if cfg["eval"]["kind"] == "modes":
             ax.plot(kimg, [p.get("modes") for p in points], marker="o", label="# modes (of 1000)")
-            ax.axhline(900, color="grey", ls="--", lw=0.8, label="target 900")
+            if (bound := gate_bound(cfg, "modes")) is not None:
+                ax.axhline(bound, color="grey", ls="--", lw=0.8, label=f"gate {bound:g}")
             twin = ax.twinx()
             twin.plot(kimg, [p.get("reverse_kl") for p in points], marker="s", color="C3", label="reverse KL")
             twin.set_ylabel("reverse KL")
             twin.legend(loc="center right", fontsize=7)
         else:
             ax.plot(kimg, [p.get("class_acc") for p in points], marker="o", label="class accuracy")
-            ax.axhline(0.8, color="grey", ls="--", lw=0.8, label="target 0.8")
+            if (bound := gate_bound(cfg, "class_acc")) is not None:
+                ax.axhline(bound, color="grey", ls="--", lw=0.8, label=f"gate {bound:g}")
             ax.set_ylim(0, 1)
         ax.set(title=f"{cfg['experiment']} ({cfg['dataset']['title']})", xlabel="kimg")
         ax.legend(loc="upper left", fontsize=7)
