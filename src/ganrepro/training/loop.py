@@ -23,7 +23,7 @@ from .. import data as data_pkg
 from ..errors import TrainingDiverged
 from ..models import build_networks
 from ..models.precision import sanitize_gradients
-from ..objectives import Nets, get_objective, take
+from ..objectives import Nets, get_objective, objective_for, take
 from ..provenance import provenance
 from ..utils_io import atomic_write, write_json
 from . import distributed
@@ -196,7 +196,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
     nets = build(cfg, archive, device)
     if cfg.get("init_from"):
         init_from_network(nets, cfg["init_from"]["network"])
-    objective = get_objective(cfg["objective"])(cfg, nets, archive, device)
+    objective = objective_for(cfg)(cfg, nets, archive, device)
     phases = objective.phases()
     guard = DivergenceGuard(**cfg["divergence"])
     ada = AdaptiveAugment.from_cfg(cfg)  # None unless the run adapts its augmentation probability (ADA)

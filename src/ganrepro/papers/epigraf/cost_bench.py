@@ -38,11 +38,11 @@ from torch import nn
 
 from ganrepro.config.load import params_root, read_yaml
 from ganrepro.models.epigraf.family import PAPER_KNOBS, build, scale_knobs
-from ganrepro.objectives.base import Nets, Objective
+from ganrepro.objectives.base import Nets, Objective, lazy_ratio
 from ganrepro.papers.inr_multistage.cost_bench import SavedTensorMeter
 from ganrepro.training.ema import make_ema, update_ema
 
-from .objective import PAPER_LOSS, EpiGRAFObjective, lazy_ratio
+from .objective import PAPER_LOSS, EpiGRAFObjective
 from .patches import extract_real_patches
 
 PAPER_RESOLUTION = 512

@@ -34,16 +34,12 @@ from ganrepro.errors import ConfigError
 from ganrepro.losses import gradient_sq_norm
 from ganrepro.models.layers import filter2d
 from ganrepro.objectives import register
-from ganrepro.objectives.base import Nets, Objective, Phase
+from ganrepro.objectives.base import Nets, Objective, Phase, lazy_ratio
 
 from .patches import extract_real_patches, lerp_schedule, sample_patch_params
 
 PAPER_LOSS = dict(gamma=0.05, reg_interval=16, blur_init_sigma=10.0, blur_fade_kimg=200.0,
                   density_noise_init=1.0, density_noise_kimg=5000.0)
-
-
-def lazy_ratio(interval: int) -> float:
-    return interval / (interval + 1) if interval > 1 else 1.0
 
 
 def blur(images: torch.Tensor, sigma: float) -> torch.Tensor:

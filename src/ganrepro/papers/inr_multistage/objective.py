@@ -21,7 +21,7 @@ import torch
 from ganrepro.data import BatchStream
 from ganrepro.errors import ConfigError
 from ganrepro.objectives import register
-from ganrepro.objectives.base import Nets, Objective, Phase
+from ganrepro.objectives.base import Nets, Objective, Phase, lazy_ratio
 
 from .stages import PATCH_DIVISOR, frozen_copy, stage_plan
 from .step import R1_GAMMA, R1_INTERVAL, d_loss, g_loss, make_step_batch, r1_loss
@@ -81,7 +81,7 @@ class INRMultistageObjective(Objective):
                                   xflip=bool(cfg.get("xflip", True)), device=device)
 
     def phases(self) -> list[Phase]:
-        ratio = self.reg_interval / (self.reg_interval + 1) if self.reg_interval > 1 else 1.0
+        ratio = lazy_ratio(self.reg_interval)
         return [Phase("D", "D", lr_ratio=ratio), Phase("Dreg", "D", interval=self.reg_interval, lr_ratio=ratio),
                 Phase("G", "G")]
 
