@@ -7,13 +7,12 @@ agree on one layout. The papers are the files in params/experiments/ (nothing el
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 from dataclasses import dataclass
 from functools import cached_property
 
 from .. import paths
 from ..config import instrument_paths, list_experiments, load_params, resolve_run
+from ..config.identity import config_hash
 from ..config.resolve import seed_variants
 from ..config.load import Params
 from ..errors import ConfigError
@@ -182,10 +181,7 @@ class PipelineDAG:
     # --- rerun triggers and resources ------------------------------------------------------------
     def fingerprint(self, paper: str, experiment: str) -> str:
         """Hash of the experiment-defining values only (not paths), so edits that matter trigger reruns."""
-        cfg = dict(self.run(paper, experiment))
-        for key in ("paths", "tables", "resources", "eval"):  # not training-defining
-            cfg.pop(key, None)
-        return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
+        return config_hash(self.run(paper, experiment))
 
     def gpus(self, paper: str, experiment: str) -> int:
         cfg = self.run(paper, experiment)

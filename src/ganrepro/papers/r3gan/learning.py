@@ -21,6 +21,7 @@ from ...config import list_experiments, resolve_run  # noqa: E402
 from ...data import open_archive  # noqa: E402
 from ...metrics.conditioning import class_accuracy  # noqa: E402
 from ...metrics.modes import compute_modes, load_digit_classifier  # noqa: E402
+from ...paths import kept_network_files  # noqa: E402
 from ...reports.figures import save_png  # noqa: E402
 from ...reports.samples import draw_grid, latents, to_uint8  # noqa: E402
 from ...stages.evaluate import EVAL_SEED, eval_labels, sample_images  # noqa: E402
@@ -35,7 +36,7 @@ def learning_runs(paper: str, scale: str) -> list[dict]:
 
 
 def milestones(cfg: dict) -> list[Path]:
-    return sorted((Path(cfg["paths"]["run_dir"]) / "networks").glob("network-*.pt"))
+    return kept_network_files(cfg["paths"]["run_dir"])
 
 
 def evaluate_milestone(cfg: dict, path: Path) -> dict:
