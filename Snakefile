@@ -18,9 +18,9 @@ configfile: os.path.join(workflow.basedir, "workflow", "config.yaml")
 report: "workflow/report/workflow.rst"  # `snakemake --report report.html`: tables and figures by paper and table
 
 
+PIPELINE = PipelineDAG(config["scale"], config["papers"])  # first: a wrong `papers` is told with its right spelling
 validate(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
 os.environ["GANREPRO_WORKDIR"] = os.getcwd()  # every job resolves data/, runs/, results/ against this directory
-PIPELINE = PipelineDAG(config["scale"], config["papers"])
 SCALE = config["scale"]
 THREADS = PIPELINE.threads()  # from the scale preset: the same numerics under Snakemake, DVC, SLURM or by hand
 if SCALE == "paper":  # the GPU budget of a full reproduction, shown before anything runs (dry runs too)

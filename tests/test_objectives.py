@@ -1,12 +1,14 @@
-"""The R3GAN objective's two step structures: R3GAN's (D then G) and stylegan2-ada's (config A)."""
+"""R3GAN's objective name, two step structures: R3GAN's (D then G) and stylegan2-ada's (config A)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from ganrepro.objectives import Phase, get_objective
-from ganrepro.objectives.r3gan import PL_INTERVAL, lazy_ratio
+from ganrepro.objectives import Phase, lazy_ratio, objective_for
+from ganrepro.objectives.adversarial import PL_INTERVAL
+from ganrepro.objectives.r3gan import R3GANObjective
+from ganrepro.objectives.stylegan2 import StyleGAN2Objective
 from ganrepro.training.loop import train
 from test_training import _cfg
 
@@ -30,7 +32,8 @@ def _record_phases(monkeypatch, cls):
 def test_config_a_runs_stylegan2_ada_phases_g_first_with_separate_regularisation_steps(tmp_path, monkeypatch):
     cfg = _cfg(tmp_path, exp="t2-a-stylegan2", kimg=0.04)  # 5 steps at batch 8
     assert cfg["loss"]["phases"] == "stylegan2" and cfg["loss"]["reg_interval"] == 16
-    calls = _record_phases(monkeypatch, get_objective("r3gan"))
+    assert cfg["objective"] == "r3gan" and objective_for(cfg) is StyleGAN2Objective
+    calls = _record_phases(monkeypatch, StyleGAN2Objective)
     train(cfg, progress=False)
     order = [(c["step"], c["phase"]) for c in calls]
     assert order == [(0, "Gmain"), (0, "Greg"), (0, "Dmain"), (0, "Dreg"), (1, "Gmain"), (1, "Dmain"),
@@ -46,7 +49,8 @@ def test_config_a_runs_stylegan2_ada_phases_g_first_with_separate_regularisation
 
 def test_r3gan_phases_are_d_then_g_every_step(tmp_path, monkeypatch):
     cfg = _cfg(tmp_path, exp="t6-e-cifar10", kimg=0.016)
-    calls = _record_phases(monkeypatch, get_objective("r3gan"))
+    assert objective_for(cfg) is R3GANObjective
+    calls = _record_phases(monkeypatch, R3GANObjective)
     train(cfg, progress=False)
     assert [(c["step"], c["phase"]) for c in calls] == [(0, "D"), (0, "G"), (1, "D"), (1, "G")]
     assert all(c["lr"] == pytest.approx(cfg["schedule"]["lr"]["start"]) for c in calls[:2])
@@ -59,7 +63,7 @@ def test_stylegan2_phases_draw_their_own_latents_and_one_real_batch(tmp_path):
     cfg = _cfg(tmp_path, exp="t2-a-stylegan2")
     archive = open_archive(cfg["dataset"]["path"])
     nets = build(cfg, archive, torch.device("cpu"))
-    obj = get_objective("r3gan")(cfg, nets, archive, torch.device("cpu"))
+    obj = objective_for(cfg)(cfg, nets, archive, torch.device("cpu"))
     assert [p.name for p in obj.phases()] == ["Gmain", "Greg", "Dmain", "Dreg"]
     assert obj.phases()[1] == Phase("Greg", "G", interval=4, lr_ratio=0.8)
     seed_step(0, 3)

@@ -15,6 +15,7 @@ from torch import nn
 
 from ganrepro.errors import ConfigError
 from ganrepro.models import build_networks
+from ganrepro.models.arch import DEFAULTS as ARCH_DEFAULTS
 from ganrepro.models.layers import (
     StyleConv2d,
     conv3x3_up_2x,
@@ -65,14 +66,13 @@ def networks(arch, resolution=32, num_classes=0, seed=0, **knobs):
 # ----------------------------------------------------------------------------- R3GAN resampling filter
 
 
-def test_effective_kernel_is_outer_1331_normalised():
-    f = lowpass_filter(OFFICIAL_TAPS)
+def test_default_filter_has_the_official_effective_kernel():
+    """The r3gan family's default taps, through the project's lowpass_filter and filter2d, give the official kernel."""
+    f = lowpass_filter(ARCH_DEFAULTS["r3gan"]["resample_filter"])
     impulse = torch.zeros(1, 1, 7, 7)
     impulse[0, 0, 3, 3] = 1.0
-    response = filter2d(impulse, f, pad=(0, 0))  # 4x4 valid output = the (flipped) kernel
-    expected = torch.outer(torch.tensor([1.0, 3, 3, 1]), torch.tensor([1.0, 3, 3, 1])) / 64
-    assert torch.allclose(response[0, 0], expected, atol=1e-7)
-    assert torch.allclose(official_r3gan_kernel(), expected, atol=1e-7)
+    response = filter2d(impulse, f, pad=(0, 0))  # 4x4 valid output = the (flipped, symmetric) kernel
+    assert torch.allclose(response[0, 0], official_r3gan_kernel(), atol=1e-7)
     assert response.sum().item() == pytest.approx(1.0)
 
 
@@ -86,10 +86,17 @@ def test_resamplers_equal_the_official_ones_everywhere(size):
     assert torch.allclose(downsample_2x(x, f), official_downsample(x), atol=1e-6)
 
 
-def test_todays_default_121_is_not_the_official_filter():
-    torch.manual_seed(0)
-    x = torch.randn(1, 2, 8, 8)
-    assert not torch.allclose(upsample_2x(x, lowpass_filter([1, 2, 1])), official_upsample(x), atol=1e-3)
+def test_r3gan_networks_built_without_a_filter_resample_as_the_official_ones():
+    """No resample_filter knob (as every params file): G's up and D's down transitions are the official resamplers."""
+    assert "resample_filter" not in R3
+    G, D = networks(R3)
+    up, down = G.stages[2][0], D.stages[0][-1]  # 8 -> 16 with a width change 16 -> 8; 32 -> 16, no change
+    torch.manual_seed(1)
+    x, y = torch.randn(2, 16, 8, 8), torch.randn(2, 8, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(up(x), official_upsample(up.conv(x)), atol=1e-6)
+        assert torch.allclose(down(y), official_downsample(y), atol=1e-6)
+    assert not torch.allclose(upsample_2x(x, lowpass_filter([1, 2, 1])), official_upsample(x), atol=1e-3)  # the check tells [1, 2, 1] apart
 
 
 def test_upsampled_impulse_is_four_times_the_kernel():

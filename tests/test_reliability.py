@@ -31,9 +31,25 @@ from ganrepro.utils_io import atomic_write, ensure_writable_dir, write_json
 
 EXP = "t2-c-rpgan-r1"  # FID-evaluated (feature CNN) on the ffhq256 stand-in
 RUN = f"runs/tiny/r3gan/{EXP}"
-KIMG = 4.0  # 500 steps at batch 8: long enough to be interrupted on a fast machine; states every 10 steps
+KIMG = 0.8  # 100 steps at batch 8; ticks every 5 steps, states every 10
 TRAIN = ["train", "--experiment", EXP, "--scale", "tiny", "--no-progress"]
 WAIT_S = 120
+# `ganrepro train` whose ticks wait, once a state is saved, until a signal has arrived (argv: gate seconds,
+# state file, the train arguments): the trainer cannot finish before the test's Ctrl-C, however busy the machine.
+GATED_TRAIN = """
+import sys, time
+from pathlib import Path
+from ganrepro import cli
+from ganrepro.training.hooks import SignalAndWallTimeHooks
+
+def on_tick(self, stats):
+    deadline = time.monotonic() + float(sys.argv[1])
+    while self.signalled is None and Path(sys.argv[2]).is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+SignalAndWallTimeHooks.on_tick = on_tick
+sys.exit(cli.main(sys.argv[3:]))
+"""
 
 
 def _env(params: Path) -> dict:
@@ -79,14 +95,19 @@ def params(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def interrupted(params, tmp_path_factory):
-    """A trainer that a second trainer tries to join, then gets Ctrl-C, then is resumed by the same command."""
+    """A trainer that a second trainer tries to join, then gets Ctrl-C, then is resumed by the same command.
+
+    The first trainer waits at its ticks after its first saved state until the signal comes
+    (``GATED_TRAIN``), so it is inside the loop, and unfinished, when Ctrl-C arrives.
+    """
     work = tmp_path_factory.mktemp("interrupted")
     env = _env(params)
     prep = subprocess.run(_ganrepro("prepare-data", "--dataset", "ffhq256", "--scale", "tiny"), cwd=work, env=env,
                           capture_output=True, text=True, timeout=WAIT_S)
     assert prep.returncode == 0, prep.stderr
     run_dir = work / RUN
-    first = subprocess.Popen(_ganrepro(*TRAIN), cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    gated = [sys.executable, "-c", GATED_TRAIN, str(10 * WAIT_S), str(run_dir / "state.pt"), *TRAIN]
+    first = subprocess.Popen(gated, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, start_new_session=True)
     try:
         lock = run_dir / ".lock"

@@ -51,10 +51,14 @@ def test_widths_inconsistent_with_the_resolution_are_refused_by_validate(tmp_pat
     assert "Traceback" not in proc.stderr
 
 
-def test_papers_config_accepts_a_string_and_names_the_fix_for_unknown_papers():
+def test_papers_config_accepts_a_bare_word_and_shows_the_right_spelling_otherwise():
     assert normalize_papers("r3gan") == ("r3gan",) and normalize_papers("all") == tuple(load_params().experiments)
     with pytest.raises(ConfigError, match=r"unknown paper\(s\) 'nope'.*papers=\["):
         normalize_papers(["nope"])
+    with pytest.raises(ConfigError, match=r"unknown paper\(s\) 'r3gn'.*--config 'papers=\[r3gan\]'"):
+        normalize_papers("r3gn")  # the spelling shown is the paper meant
+    with pytest.raises(ConfigError, match=r"papers=\{'r3gan': None\} is not a paper name.*'papers=\[r3gan\]'"):
+        normalize_papers({"r3gan": None})  # what YAML makes of papers={r3gan}
 
 
 def test_commands_resolve_paths_against_the_checkout_from_a_subdirectory(tmp_path, monkeypatch):

@@ -74,6 +74,18 @@ def result(scale: str, paper: str, experiment: str) -> str:
     return f"{run_dir(scale, paper, experiment)}/result.json"
 
 
+KEPT_NETWORK = "networks/network-{step:07d}.pt"  # a G_ema a run keeps at a milestone step (``keep_networks``)
+
+
+def kept_network(run_dir: str | os.PathLike, step: int) -> Path:
+    return Path(run_dir) / KEPT_NETWORK.format(step=step)
+
+
+def kept_network_files(run_dir: str | os.PathLike) -> list[Path]:
+    """Every kept network in a run directory, in step order (the names are zero-padded)."""
+    return sorted(Path(run_dir).glob(KEPT_NETWORK.replace("{step:07d}", "*")))
+
+
 # --- results ---------------------------------------------------------------------------------------------
 RESULTS = "results"
 SNAPSHOT = f"{RESULTS}/snapshot"  # the committed snapshot of the latest smoke run (never a DAG output)

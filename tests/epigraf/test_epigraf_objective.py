@@ -10,7 +10,7 @@ from ganrepro.data.embedded.objects3d import make_objects3d
 from ganrepro.models.epigraf.family import build, scale_knobs
 from ganrepro.objectives import get_objective, take
 from ganrepro.objectives.base import Nets
-from ganrepro.papers.epigraf.objective import blur
+from ganrepro.papers.epigraf.objective import blur, paper_loss
 from ganrepro.training.augment import AugmentPipe
 from ganrepro.training.ema import make_ema
 
@@ -30,13 +30,13 @@ def setup(tmp_path):
                 opt={"G": torch.optim.Adam(G.parameters(), 1e-3, betas=(0.0, 0.99)),
                      "D": torch.optim.Adam(D.parameters(), 1e-3, betas=(0.0, 0.99))})
     cfg = {"seed": 0, "train": {"batch": 8, "mixed_precision": "none"}, "dataset": {"num_classes": 2, "path": str(path)},
-           "xflip": True, "loss": {}}
+           "xflip": True, "loss": paper_loss()}
     return get_objective("epigraf")(cfg, nets, archive, torch.device("cpu")), cfg, nets
 
 
 def test_batch_layout_and_phases(setup):
     obj, _, nets = setup
-    sched = {"patch_beta": 0.8, "blur_sigma": 1.0, "aug_p": 0.0, "gamma": 0.05}
+    sched = {"patch_beta": 0.8, "blur_sigma": 1.0, "aug_p": 0.0, "gamma": 0.05, "density_noise": 1.0}
     torch.manual_seed(1)
     b = obj.make_batch(0, 0, sched)
     r = nets.D.patch_resolution
@@ -70,6 +70,14 @@ def test_missing_patch_schedule_is_a_config_error(setup):
     obj = setup[0]
     with pytest.raises(ConfigError, match="patch_beta"):
         obj.make_batch(0, 0, {"aug_p": 0.0})
+
+
+def test_missing_density_noise_schedule_is_a_config_error(setup):
+    from ganrepro.errors import ConfigError
+    obj = setup[0]
+    sched = {"patch_beta": 0.8, "aug_p": 0.0}
+    with pytest.raises(ConfigError, match="density_noise"):
+        obj.accumulate_gradients("G", obj.make_batch(0, 0, sched), sched, gain=1.0)
 
 
 def test_sample_renders_full_images_at_dataset_poses(setup):

@@ -27,7 +27,10 @@ def _nets(arch, archive):
 
 
 def _cfg(inr, **extra):
-    return {"experiment": "t", "seed": 0, "train": {"batch": 4}, "loss": {"inr": inr}, **extra}
+    return {"experiment": "t", "seed": 0, "train": {"batch": 4}, "loss": {"reg_interval": 16, "inr": inr}, **extra}
+
+
+SCHED = {"gamma": 10.0}
 
 
 @pytest.mark.parametrize("scheme, stage, d_input", [("image", 1, "image"), ("patch", 1, "patch"),
@@ -41,7 +44,7 @@ def test_objective_phases_run_and_backpropagate(tmp_path, scheme, stage, d_input
     batch = obj.make_batch(0, 0, {})
     assert batch["coords"].shape[-1] == obj.plan.patch and batch["reals"].shape[-1] == obj.plan.patch
     for phase in ("D", "Dreg", "G"):
-        stats = obj.accumulate_gradients(phase, take(batch, slice(0, 2)), {}, 0.5)
+        stats = obj.accumulate_gradients(phase, take(batch, slice(0, 2)), SCHED, 0.5)
         assert all(np.isfinite(v) for v in stats.values())
     assert obj.sample(nets.G, torch.randn(2, 8)).shape == (2, 3, 32, 32)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 
 from ..errors import ConfigError
-from .base import Nets, Objective, Phase, take
+from .base import Nets, Objective, Phase, lazy_ratio, take
 
 _REGISTRY: dict[str, type[Objective]] = {}
 
@@ -55,8 +55,14 @@ def get_objective(name: str) -> type[Objective]:
     return _REGISTRY[name]
 
 
+def objective_for(cfg: dict) -> type[Objective]:
+    """The class that trains a resolved config: its ``objective:``, and the step structure it selects."""
+    return get_objective(cfg["objective"]).for_config(cfg)
+
+
 from . import r3gan as _r3gan  # noqa: E402  (registers the worked example)
 
 register("r3gan")(_r3gan.R3GANObjective)
 
-__all__ = ["Nets", "Objective", "Phase", "get_objective", "import_modules", "register", "take"]
+__all__ = ["Nets", "Objective", "Phase", "get_objective", "import_modules", "lazy_ratio", "objective_for",
+           "register", "take"]

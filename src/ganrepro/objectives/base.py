@@ -23,6 +23,11 @@ from dataclasses import dataclass, field
 import torch
 
 
+def lazy_ratio(interval: int) -> float:
+    """Optimiser correction for a regulariser applied every ``interval`` steps (StyleGAN2): lr * ratio, betas ** ratio."""
+    return interval / (interval + 1) if interval > 1 else 1.0
+
+
 @dataclass(frozen=True)
 class Phase:
     name: str                 # "D", "Dreg", "G", "Greg", ...
@@ -69,6 +74,12 @@ class Objective:
         if self.device.type == "cuda" and self.cfg["train"]["mixed_precision"] == "bf16":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+    @classmethod
+    def for_config(cls, cfg: dict) -> type[Objective]:
+        """The class that trains ``cfg``: ``cls`` itself unless one registered name has several step structures."""
+        del cfg
+        return cls
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError

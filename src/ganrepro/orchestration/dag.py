@@ -6,13 +6,13 @@ agree on one layout. The papers are the files in params/experiments/ (nothing el
 
 from __future__ import annotations
 
-import hashlib
-import json
+import difflib
 from dataclasses import dataclass
 from functools import cached_property
 
 from .. import paths
 from ..config import instrument_paths, list_experiments, load_params, resolve_run
+from ..config.identity import config_hash
 from ..config.resolve import seed_variants
 from ..config.load import Params
 from ..errors import ConfigError
@@ -23,16 +23,22 @@ def all_papers(params: Params | None = None) -> tuple[str, ...]:
 
 
 def normalize_papers(value, params: Params | None = None) -> tuple[str, ...]:
-    """`--config papers=...` as a tuple of known papers: a list, "all", or a comma-separated string."""
+    """`--config papers=...` as a tuple of known papers: a list, "all", or a bare or comma-separated string."""
     known = all_papers(params)
     if value in (None, "all", ["all"]):
         return known
+    if not isinstance(value, (str, list, tuple)) or not all(isinstance(p, str) for p in value):
+        meant = [p for p in value if p in known] if isinstance(value, dict) else []  # YAML's {r3gan}
+        raise ConfigError(f"--config papers={value!r} is not a paper name nor a list of them; write e.g. "
+                          f"--config 'papers=[{', '.join(meant or known[:1])}]' (allowed: all, {', '.join(known)}).")
     names = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value)
     unknown = [p for p in names if p not in known]
     if unknown or not names:
+        meant = [(difflib.get_close_matches(p, known, n=1) or [p])[0] for p in names if p in known or p in unknown]
+        spelling = ", ".join(dict.fromkeys(p for p in meant if p in known)) or known[0]
         raise ConfigError(f"unknown paper(s) {', '.join(map(repr, unknown)) or '(none given)'} in --config papers=...; "
                           f"allowed: {', '.join(known)} (one file each in params/experiments/). "
-                          f"Write e.g. --config 'papers=[{known[0]}]' or papers={','.join(known)}.")
+                          f"Write e.g. --config 'papers=[{spelling}]' or papers={','.join(known)}.")
     return tuple(names)
 
 
@@ -176,10 +182,7 @@ class PipelineDAG:
     # --- rerun triggers and resources ------------------------------------------------------------
     def fingerprint(self, paper: str, experiment: str) -> str:
         """Hash of the experiment-defining values only (not paths), so edits that matter trigger reruns."""
-        cfg = dict(self.run(paper, experiment))
-        for key in ("paths", "tables", "resources", "eval"):  # not training-defining
-            cfg.pop(key, None)
-        return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
+        return config_hash(self.run(paper, experiment))
 
     def gpus(self, paper: str, experiment: str) -> int:
         cfg = self.run(paper, experiment)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..paths import fidelity_cache
+from ..paths import fidelity_cache, kept_network
 from ..config import resolve_run
 from ..data import open_archive
 from ..errors import GanreproError, ResultFileError
@@ -98,8 +98,7 @@ def kept_networks(cfg: dict) -> list[Path]:
     milestone steps of its current length (a run extended by a larger ``kimg`` keeps older files)."""
     total = int(round(cfg["train"]["kimg"] * 1000 / cfg["train"]["batch"]))
     steps = sorted(milestones(total, cfg["train"].get("keep_networks", 0)))
-    folder = Path(cfg["paths"]["run_dir"]) / "networks"
-    return [folder / f"network-{s:07d}.pt" for s in steps if (folder / f"network-{s:07d}.pt").is_file()]
+    return [p for p in (kept_network(cfg["paths"]["run_dir"], s) for s in steps) if p.is_file()]
 
 
 def select_network(cfg: dict, device) -> tuple[str, dict]:

@@ -23,7 +23,8 @@ from .. import data as data_pkg
 from ..errors import TrainingDiverged
 from ..models import build_networks
 from ..models.precision import sanitize_gradients
-from ..objectives import Nets, get_objective, take
+from ..objectives import Nets, get_objective, objective_for, take
+from ..paths import kept_network
 from ..provenance import provenance
 from ..utils_io import atomic_write, write_json
 from . import distributed
@@ -147,7 +148,7 @@ def milestones(total_steps: int, count: int) -> set[int]:
 
 def save_milestone(run_dir: Path, nets: Nets, cfg: dict, archive, step: int, images_seen: int) -> Path:
     """runs/.../networks/network-<step>.pt: G_ema as `network.pt` stores it, with the images shown."""
-    path = run_dir / "networks" / f"network-{step:07d}.pt"
+    path = kept_network(run_dir, step)
     payload = {"G_ema": nets.G_ema.state_dict(), "arch": cfg["model"], "objective": cfg["objective"],
                "resolution": archive.resolution, "img_channels": archive.channels,
                "num_classes": cfg["dataset"]["num_classes"], "status": "ok", "config": cfg,
@@ -196,7 +197,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
     nets = build(cfg, archive, device)
     if cfg.get("init_from"):
         init_from_network(nets, cfg["init_from"]["network"])
-    objective = get_objective(cfg["objective"])(cfg, nets, archive, device)
+    objective = objective_for(cfg)(cfg, nets, archive, device)
     phases = objective.phases()
     guard = DivergenceGuard(**cfg["divergence"])
     ada = AdaptiveAugment.from_cfg(cfg)  # None unless the run adapts its augmentation probability (ADA)

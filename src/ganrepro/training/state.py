@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import torch
 
+from ..config.identity import config_hash
 from ..errors import ResultFileError
 from ..utils_io import atomic_write
 
@@ -43,17 +42,10 @@ def _corrupt_state_message(path: Path, reason: str) -> str:
             "same command; or put back a good copy to resume from it.")
 
 
-# Keys of a run config that do not change what a training step computes: a run may be extended
-# (longer `kimg`) or re-ticked and still resume; any other change starts a fresh run.
-_NOT_IDENTITY = {"paths", "tables", "resources", "eval"}
-_NOT_IDENTITY_TRAIN = {"kimg", "paper_kimg", "tick_kimg", "snapshot_ticks"}
-
-
 def run_identity(cfg: dict) -> str:
-    """Hash of everything that defines the training trajectory of a run config."""
-    ident = {k: v for k, v in cfg.items() if k not in _NOT_IDENTITY}
-    ident["train"] = {k: v for k, v in cfg["train"].items() if k not in _NOT_IDENTITY_TRAIN}
-    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """Hash of everything that defines the training trajectory of a run config: a run may be extended
+    (longer `kimg`) or re-ticked and still resume; any other change starts a fresh run."""
+    return config_hash(cfg, resumable=True)
 
 
 def set_aside(run_dir: str | Path, identity: str) -> list[Path]:

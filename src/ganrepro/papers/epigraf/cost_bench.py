@@ -38,11 +38,11 @@ from torch import nn
 
 from ganrepro.config.load import params_root, read_yaml
 from ganrepro.models.epigraf.family import PAPER_KNOBS, build, scale_knobs
-from ganrepro.objectives.base import Nets, Objective
+from ganrepro.objectives.base import Nets, Objective, lazy_ratio
 from ganrepro.papers.inr_multistage.cost_bench import SavedTensorMeter
 from ganrepro.training.ema import make_ema, update_ema
 
-from .objective import PAPER_LOSS, EpiGRAFObjective, lazy_ratio
+from .objective import EpiGRAFObjective, paper_loss
 from .patches import extract_real_patches
 
 PAPER_RESOLUTION = 512
@@ -75,7 +75,7 @@ class _BenchObjective(EpiGRAFObjective):
 
     def __init__(self, nets: Nets, device: torch.device, batch: int, resolution: int):
         Objective.__init__(self, {"model": {}, "train": {"mixed_precision": "fp32"}}, nets, None, device)
-        self.loss, self.batch, self.micro_batch, self.render3d = dict(PAPER_LOSS), batch, batch, True
+        self.loss, self.batch, self.micro_batch, self.render3d = paper_loss(), batch, batch, True
         self.patch_resolution = nets.D.patch_resolution
         self.min_scale = self.patch_resolution / resolution
 
@@ -89,7 +89,7 @@ class _BenchObjective(EpiGRAFObjective):
             return torch.stack([yaw, pitch, torch.zeros(n)], dim=1).to(dev)
 
         patch_d, patch_r = self._patches(SCHED), self._patches(SCHED)
-        batch = {"kimg": 0.0, "c_real": None, "cam_real": cams(), "patch_real": patch_d,
+        batch = {"c_real": None, "cam_real": cams(), "patch_real": patch_d,
                  "real": extract_real_patches(reals, patch_d, self.patch_resolution), "patch_r1": patch_r,
                  "real_r1": extract_real_patches(reals, patch_r, self.patch_resolution)}
         for phase in ("d", "g"):
@@ -112,7 +112,7 @@ def build_nets(cfg: BenchConfig, name: str) -> tuple[Nets, dict]:
     G, D = build({k: m[k] for k in PAPER_KNOBS}, resolution=cfg.resolution, img_channels=3, num_classes=0)
     device = torch.device(cfg.device)
     G, D = G.to(device).train(), D.to(device).train()
-    ratio = lazy_ratio(PAPER_LOSS["reg_interval"])
+    ratio = lazy_ratio(paper_loss()["reg_interval"])
     opt = {"G": torch.optim.Adam(G.parameters(), lr=0.0025, betas=(0.0, 0.99)),
            "D": torch.optim.Adam(D.parameters(), lr=0.002 * ratio, betas=(0.0, 0.99 ** ratio))}
     return Nets(G=G, D=D, G_ema=make_ema(G), augment=_NoAugment(), opt=opt), m
@@ -162,7 +162,7 @@ def measure(cfg: BenchConfig, name: str, memory: str) -> dict:
             "params_g_m": sum(p.numel() for p in nets.G.parameters()) / 1e6,
             "params_d_m": sum(p.numel() for p in nets.D.parameters()) / 1e6, "memory": memory,
             "peak_mb": peak_mb, "base_rss_mb": base_rss_mb if memory == "rss" else None, "phase_sec": mean,
-            "sec_per_iter": mean["G"] + mean["D"] + mean["Dreg"] / PAPER_LOSS["reg_interval"]}
+            "sec_per_iter": mean["G"] + mean["D"] + mean["Dreg"] / paper_loss()["reg_interval"]}
 
 
 def _rss_now_mb() -> float:

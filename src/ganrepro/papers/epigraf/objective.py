@@ -34,16 +34,17 @@ from ganrepro.errors import ConfigError
 from ganrepro.losses import gradient_sq_norm
 from ganrepro.models.layers import filter2d
 from ganrepro.objectives import register
-from ganrepro.objectives.base import Nets, Objective, Phase
+from ganrepro.objectives.base import Nets, Objective, Phase, lazy_ratio
 
-from .patches import extract_real_patches, lerp_schedule, sample_patch_params
-
-PAPER_LOSS = dict(gamma=0.05, reg_interval=16, blur_init_sigma=10.0, blur_fade_kimg=200.0,
-                  density_noise_init=1.0, density_noise_kimg=5000.0)
+from .patches import extract_real_patches, sample_patch_params
 
 
-def lazy_ratio(interval: int) -> float:
-    return interval / (interval + 1) if interval > 1 else 1.0
+
+def paper_loss() -> dict:
+    """The paper's loss settings (gamma, reg_interval): params/experiments/epigraf.yaml's defaults."""
+    from ganrepro.config import load_params
+
+    return dict(load_params().experiments["epigraf"]["defaults"]["loss"])
 
 
 def blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -76,7 +77,7 @@ class EpiGRAFObjective(Objective):
 
     def __init__(self, cfg: dict, nets: Nets, archive, device: torch.device):
         super().__init__(cfg, nets, archive, device)
-        self.loss = {**PAPER_LOSS, **cfg.get("loss", {})}
+        self.loss = cfg["loss"]
         self.batch = cfg["train"]["batch"]
         self.conditional = cfg["dataset"]["num_classes"] > 0
         self.xflip = bool(cfg.get("xflip", False))
@@ -124,7 +125,7 @@ class EpiGRAFObjective(Objective):
         reals = data["images"]
         poses = data["poses"].float() if self.render3d else None
         patch_d, patch_r = self._patches(sched), self._patches(sched)
-        batch = {"step": step, "kimg": images_seen / 1000, "c_real": data["labels"] if self.conditional else None, "cam_real": poses,
+        batch = {"step": step, "c_real": data["labels"] if self.conditional else None, "cam_real": poses,
                  "patch_real": patch_d, "real": extract_real_patches(reals, patch_d, self.patch_resolution),
                  "patch_r1": patch_r, "real_r1": extract_real_patches(reals, patch_r, self.patch_resolution)}
         for phase in ("d", "g"):
@@ -134,11 +135,12 @@ class EpiGRAFObjective(Objective):
         return batch
 
     # ------------------------------------------------------------------ phases
-    def _density_noise(self, sched: dict, kimg: float) -> float:
-        """``sched["density_noise"]`` when scheduled, else the paper's linear 1 -> 0 over 5000 kimg."""
-        if "density_noise" in sched:
-            return float(sched["density_noise"])
-        return lerp_schedule(kimg, self.loss["density_noise_init"], 0.0, self.loss["density_noise_kimg"])
+    @staticmethod
+    def _density_noise(sched: dict) -> float:
+        if "density_noise" not in sched:
+            raise ConfigError("the 3D epigraf objective needs a `schedule:` entry `density_noise` (the std of G's "
+                              "density noise; the paper's fades 1 -> 0 over 5000 kimg): add one to the experiment's params")
+        return float(sched["density_noise"])
 
     def _fake_patches(self, z, c, cam, patch) -> torch.Tensor:
         if self.render3d:
@@ -154,7 +156,7 @@ class EpiGRAFObjective(Objective):
         G = self.nets.G
         b = batch
         if self.render3d:
-            G.density_noise_std = self._density_noise(sched, b["kimg"])
+            G.density_noise_std = self._density_noise(sched)
         if phase == "G":
             fake = self._fake_patches(b["z_g"], b["c_g"], b["cam_g"], b["patch_g"])
             logits = self._run_d(fake, b["c_g"], b["patch_g"], b["cam_g"], sched)

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ganrepro.models.cips.discriminator import CIPSDiscriminator
+from ganrepro.objectives.base import lazy_ratio
 from ganrepro.models.cips.generator import (
     PAPER_CHANNEL_MULTIPLIER,
     PAPER_HIDDEN,
@@ -43,7 +44,7 @@ from ganrepro.models.cips.generator import (
 )
 
 from .stages import ACCUMULATION_ROUNDS, frozen_copy, num_stages, stage_plan
-from .step import R1_INTERVAL, d_loss, g_loss, make_step_batch, r1_loss
+from .step import d_loss, g_loss, make_step_batch, paper_r1, r1_loss
 
 ROWS = (("image", 1), ("patch", 1), ("multistage", 1), ("multistage", 2), ("multistage", 3), ("accumulation", 1))
 PAPER_COST = {"image": (86.0, 3.04), "patch": (30.0, 0.82), "multistage": (31.0, 0.71)}  # GB, sec/iter
@@ -117,7 +118,7 @@ def build(cfg: BenchConfig, scheme: str, stage: int):
     teacher_plan = (stage_plan(scheme, plan.teacher_stage, cfg.resolution)
                     if plan.teacher_stage is not None else None)
     teacher = frozen_copy(G) if teacher_plan is not None else None
-    ratio = R1_INTERVAL / (R1_INTERVAL + 1)
+    ratio = lazy_ratio(paper_r1()[1])
     opt = {"G": torch.optim.Adam(G.parameters(), lr=0.002, betas=(0.0, 0.99)),
            "D": torch.optim.Adam(D.parameters(), lr=0.002 * ratio, betas=(0.0, 0.99 ** ratio))}
     return plan, G, frozen_copy(G), D, teacher, teacher_plan, opt
@@ -131,8 +132,9 @@ def train_iteration(step: int, images, plan, G, G_ema, D, teacher, teacher_plan,
         raise ValueError(f"batch {images.shape[0]} cannot be split into {rounds} micro-batches")
     parts = [{k: v.chunk(rounds)[i] for k, v in batch.items()} for i in range(rounds)]
     phases = [("D", lambda b: d_loss(G, D, b))]
-    if step % R1_INTERVAL == 0:
-        phases.append(("D", lambda b: r1_loss(D, b)))
+    gamma, interval = paper_r1()
+    if step % interval == 0:
+        phases.append(("D", lambda b: r1_loss(D, b, gamma)))
     phases.append(("G", lambda b: g_loss(G, D, b, teacher=teacher)))
     for net_name, loss_fn in phases:
         net = G if net_name == "G" else D

@@ -9,8 +9,7 @@ Params (``loss.inr`` block of an experiment -- under ``loss`` because the resolv
 ``accumulation`` is ``image`` whose micro-batches the loop makes (``train.batch_gpu`` < ``train.batch``).
 
 Phases (CIPS): D (non-saturating logistic loss on fakes and real patches at the same coordinates),
-Dreg (lazy R1 on real RGB every ``loss.reg_interval`` = 16 steps, gamma ``sched["gamma"]`` or
-``loss.gamma`` = 10), G (adversarial + ``patch_weight`` * L_patch against the frozen teacher in
+Dreg (lazy R1 on real RGB every ``loss.reg_interval`` = 16 steps, gamma ``sched["gamma"]``: 10 at 256 px), G (adversarial + ``patch_weight`` * L_patch against the frozen teacher in
 ``nets.extra["teacher"]`` for multistage stages >= 2). ``sample`` renders the dense full grid.
 """
 
@@ -21,10 +20,10 @@ import torch
 from ganrepro.data import BatchStream
 from ganrepro.errors import ConfigError
 from ganrepro.objectives import register
-from ganrepro.objectives.base import Nets, Objective, Phase
+from ganrepro.objectives.base import Nets, Objective, Phase, lazy_ratio
 
 from .stages import PATCH_DIVISOR, frozen_copy, stage_plan
-from .step import R1_GAMMA, R1_INTERVAL, d_loss, g_loss, make_step_batch, r1_loss
+from .step import d_loss, g_loss, make_step_batch, r1_loss
 
 DEFAULTS = {"scheme": None, "stage": 1, "patch_divisor": PATCH_DIVISOR, "real_resize": "area",
             "patch_weight": 1.0, "patch_resize": "subsample", "teacher_noise": "none", "teacher_from": "G"}
@@ -74,14 +73,12 @@ class INRMultistageObjective(Objective):
                     raise ConfigError(f"experiment {cfg.get('experiment')!r}: multistage stage {self.plan.stage} "
                                       f"needs the previous stage's network under init_from.network")
                 nets.extra["teacher"] = load_teacher(nets.G, init, self.opts["teacher_from"]).to(device)
-        loss = cfg.get("loss", {})
-        self.reg_interval = int(loss.get("reg_interval", R1_INTERVAL))
-        self.gamma = float(loss.get("gamma", R1_GAMMA))
+        self.reg_interval = int(cfg["loss"]["reg_interval"])
         self.stream = BatchStream(archive, seed=cfg["seed"], batch_size=cfg["train"]["batch"],
                                   xflip=bool(cfg.get("xflip", True)), device=device)
 
     def phases(self) -> list[Phase]:
-        ratio = self.reg_interval / (self.reg_interval + 1) if self.reg_interval > 1 else 1.0
+        ratio = lazy_ratio(self.reg_interval)
         return [Phase("D", "D", lr_ratio=ratio), Phase("Dreg", "D", interval=self.reg_interval, lr_ratio=ratio),
                 Phase("G", "G")]
 
@@ -96,8 +93,7 @@ class INRMultistageObjective(Objective):
         if phase == "D":
             loss, stats = d_loss(nets.G, nets.D, batch)
         elif phase == "Dreg":
-            gamma = float(sched.get("gamma", self.gamma))
-            loss, stats = r1_loss(nets.D, batch, gamma)
+            loss, stats = r1_loss(nets.D, batch, float(sched["gamma"]))
             loss = loss * self.reg_interval
             stats = {"loss_d_r1": float(loss.detach()), "grad_sq_real": stats["r1"]}
         elif phase == "G":

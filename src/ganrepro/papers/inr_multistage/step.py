@@ -2,7 +2,7 @@
 
 Shared by the training objective (``objective.py``) and the cost benchmark (``cost_bench.py``), so the
 benchmark times exactly what training runs. Losses are CIPS's: non-saturating logistic loss, lazy R1
-on real inputs (gamma 10, every 16 steps), plus the patch regularisation against a frozen teacher in
+on real inputs (gamma and interval: ``paper_r1``, from params), plus the patch regularisation against a frozen teacher in
 multi-stage stages >= 2. Fakes and reals of a step share coordinates (as in CIPS, where one coordinate
 tensor is drawn per batch and given to G and, as extra channels, to D).
 """
@@ -21,8 +21,14 @@ from .stages import (
     teacher_offsets,
 )
 
-R1_GAMMA = 10.0      # CIPS
-R1_INTERVAL = 16     # CIPS (lazy regularisation)
+
+
+def paper_r1() -> tuple[float, int]:
+    """(gamma, interval) of CIPS's lazy R1 at the paper's size: params/experiments/inr_multistage.yaml's defaults."""
+    from ganrepro.config import load_params
+
+    defaults = load_params().experiments["inr_multistage"]["defaults"]
+    return float(defaults["schedule"]["gamma"]["start"]), int(defaults["loss"]["reg_interval"])
 
 
 def make_step_batch(plan: StagePlan, images: torch.Tensor, z_dim: int, *, teacher_plan: StagePlan | None = None,
@@ -55,7 +61,7 @@ def d_loss(G, D, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
                   "D_fake": float(fake_logits.detach().mean())}
 
 
-def r1_loss(D, batch: dict, gamma: float = R1_GAMMA) -> tuple[torch.Tensor, dict[str, float]]:
+def r1_loss(D, batch: dict, gamma: float) -> tuple[torch.Tensor, dict[str, float]]:
     """gamma/2 * E ||grad_x D(x)||^2 on real RGB (coordinate channels are not penalised)."""
     reals = batch["reals"].detach().requires_grad_(True)
     logits = D(reals, coords=batch["coords"])

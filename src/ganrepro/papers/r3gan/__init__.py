@@ -1,4 +1,4 @@
-"""R3GAN: its objective is the worked example in ganrepro.objectives.r3gan; here, its own report hooks."""
+"""R3GAN: its objective is the worked example in ganrepro.objectives (r3gan.py, stylegan2.py); here, its report hooks."""
 
 from .. import lazy, register_paper
 

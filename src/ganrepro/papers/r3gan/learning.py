@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from ...config import list_experiments, load_params, resolve_run  # noqa: E402
+from ...paths import kept_network_files  # noqa: E402
 from ...reports.figures import save_png  # noqa: E402
 from ...reports.samples import draw_grid, latents, to_uint8  # noqa: E402
 from ...stages.evaluate import learning_metrics  # noqa: E402
@@ -32,7 +33,7 @@ def learning_runs(paper: str, scale: str) -> list[dict]:
 
 
 def milestones(cfg: dict) -> list[Path]:
-    return sorted((Path(cfg["paths"]["run_dir"]) / "networks").glob("network-*.pt"))
+    return kept_network_files(cfg["paths"]["run_dir"])
 
 
 def evaluate_milestone(cfg: dict, path: Path) -> dict:

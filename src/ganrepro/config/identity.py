@@ -1,0 +1,22 @@
+"""What identifies a resolved run config: one hash, used by the DAG's rerun trigger and the resumable state.
+
+Keys that do not change what a training step computes are left out (``NOT_TRAINING``). The DAG's
+``fingerprint`` hashes the rest, so a longer run re-runs its job; a saved state's ``run_identity``
+also leaves out the run's length and tick settings (``RESUMABLE``), so an extended run resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+NOT_TRAINING = frozenset({"paths", "tables", "resources", "eval"})
+RESUMABLE = frozenset({"kimg", "paper_kimg", "tick_kimg", "snapshot_ticks"})  # under `train`
+
+
+def config_hash(cfg: dict, *, resumable: bool = False) -> str:
+    """16 hex digits of the config without ``NOT_TRAINING`` (and, ``resumable``, without train's ``RESUMABLE``)."""
+    ident = {k: v for k, v in cfg.items() if k not in NOT_TRAINING}
+    if resumable:
+        ident["train"] = {k: v for k, v in cfg["train"].items() if k not in RESUMABLE}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
