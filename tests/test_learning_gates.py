@@ -94,3 +94,15 @@ def test_gates_read_the_metrics_records(in_tmp_workdir):
     text = "\n".join(gates_section("r3gan", "smoke", params))
     assert "| learn-e-stackedmnist | reverse_kl <= 0.2 | 0.5 | **FAIL** |" in text
     assert "2 exempt" in text
+
+
+def test_tables_name_the_recipe_and_the_learning_index():
+    from ganrepro.reports.tables import _learning_index, recipe_text
+
+    text = recipe_text({"source": "params/experiments/x.yaml: small_scale",
+                        "schedule": {"lr": {"curve": "constant", "scale": 10}, "aug_p": {"scale": 0}},
+                        "scales": {"smoke": {"kimg": 12}}})
+    assert text == "params/experiments/x.yaml: small_scale (lr x10 held; aug_p x0; smoke: kimg 12)"
+    assert recipe_text(None) == ""
+    assert _learning_index({"learning": {"index": 0.61234}}) == 0.612
+    assert _learning_index({"learning": {"index": float("nan")}}) == "" and _learning_index(None) == ""

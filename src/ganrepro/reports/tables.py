@@ -20,8 +20,8 @@ from .sources import cost_record, find_metric, is_number, metrics_record, param_
 
 COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status", "label", "scale",
            "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
-           "generated_samples", "real_samples", "seeds", "images_trained_kimg", "paper_version", "note",
-           "commit"]
+           "generated_samples", "real_samples", "seeds", "images_trained_kimg", "learning_index", "recipe",
+           "paper_version", "note", "commit"]
 
 PARAM_METRICS = {"params_g": "params_g", "params_d": "params_d", "params_g_m": "params_g", "params_d_m": "params_d"}
 
@@ -44,8 +44,33 @@ def _protocol(cfg: dict, record: dict | None) -> dict:
         "real_samples": "" if ev["kind"] == "modes" else (ev["num_real"] or "all"),
         "seeds": seeds,
         "images_trained_kimg": record["train_kimg"] if record else "",
+        "learning_index": _learning_index(record),
+        "recipe": recipe_text(cfg.get("recipe")),
         "commit": _commit(record["provenance"]["git"]) if record else "",
     }
+
+
+def _learning_index(record: dict | None):
+    """The run's learning index (stages/learning_index.py), rounded, or '' before it is measured."""
+    value = ((record or {}).get("learning") or {}).get("index")
+    return "" if value is None or value != value else round(float(value), 3)
+
+
+def recipe_text(recipe: dict | None) -> str:
+    """One line naming a run's small-scale recipe: where it lives and what it sets ('' at paper scale)."""
+    if not recipe:
+        return ""
+    parts = []
+    for name, rule in (recipe.get("schedule") or {}).items():
+        if isinstance(rule, dict) and "scale" in rule:
+            parts.append(f"{name} x{rule['scale']:g}" + (" held" if rule.get("curve") == "constant" else ""))
+        else:
+            parts.append(f"{name} {rule}")
+    for section in ("model", "optim", "loss"):
+        parts += [f"{section}.{k}={v}" for k, v in (recipe.get(section) or {}).items()]
+    for scale, sizes in (recipe.get("scales") or {}).items():
+        parts.append(f"{scale}: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+    return f"{recipe['source']} ({'; '.join(parts)})"
 
 
 def _commit(git: dict) -> str:
@@ -194,6 +219,9 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
     if selected:
         head.append(f"- evaluated snapshot: the best of the G_emas each run kept, by {', '.join(selected)} "
                     "(FID on N fakes of each snapshot; `snapshot` in each metrics record lists them)")
+    recipes = sorted({str(r) for r in ours.get("recipe", pd.Series(dtype=str)).dropna() if str(r)})
+    if recipes:
+        head.append(f"- small-scale recipe: {'; '.join(recipes)}")
     measured = sorted({n for n in df["metric_name"].dropna().astype(str) if n.startswith("cost:")})
     if measured:
         head.append(f"- cost cells measured by the paper's cost benchmark: {'; '.join(measured)} "
