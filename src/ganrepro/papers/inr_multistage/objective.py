@@ -24,7 +24,7 @@ from ganrepro.objectives import register
 from ganrepro.objectives.base import Nets, Objective, Phase
 
 from .stages import PATCH_DIVISOR, frozen_copy, stage_plan
-from .step import R1_GAMMA, R1_INTERVAL, d_loss, g_loss, make_step_batch, r1_loss
+from .step import G_REG_EVERY, R1_GAMMA, R1_INTERVAL, d_loss, g_loss, lazy_ratio, make_step_batch, r1_loss
 
 DEFAULTS = {"scheme": None, "stage": 1, "patch_divisor": PATCH_DIVISOR, "real_resize": "area",
             "patch_weight": 1.0, "patch_resize": "subsample", "teacher_noise": "none", "teacher_from": "G"}
@@ -76,14 +76,16 @@ class INRMultistageObjective(Objective):
                 nets.extra["teacher"] = load_teacher(nets.G, init, self.opts["teacher_from"]).to(device)
         loss = cfg.get("loss", {})
         self.reg_interval = int(loss.get("reg_interval", R1_INTERVAL))
+        self.g_reg_every = int(loss.get("g_reg_every", G_REG_EVERY))  # 0: no correction of G's Adam
         self.gamma = float(loss.get("gamma", R1_GAMMA))
         self.stream = BatchStream(archive, seed=cfg["seed"], batch_size=cfg["train"]["batch"],
                                   xflip=bool(cfg.get("xflip", True)), device=device)
 
     def phases(self) -> list[Phase]:
-        ratio = self.reg_interval / (self.reg_interval + 1) if self.reg_interval > 1 else 1.0
+        ratio = lazy_ratio(self.reg_interval) if self.reg_interval > 1 else 1.0
+        # official CIPS: G's Adam also takes g_reg_every / (g_reg_every + 1) (lr 0.0016, beta2 0.99^0.8)
         return [Phase("D", "D", lr_ratio=ratio), Phase("Dreg", "D", interval=self.reg_interval, lr_ratio=ratio),
-                Phase("G", "G")]
+                Phase("G", "G", lr_ratio=lazy_ratio(self.g_reg_every))]
 
     def make_batch(self, step: int, images_seen: int, sched: dict) -> dict:
         reals = self.stream.batch(images_seen)["images"]

@@ -23,6 +23,12 @@ from .stages import (
 
 R1_GAMMA = 10.0      # CIPS
 R1_INTERVAL = 16     # CIPS (lazy regularisation)
+G_REG_EVERY = 4      # CIPS train.py: g_reg_every; its G optimiser takes lr x 4/5 and beta2 ^ 4/5 though G has no regulariser
+
+
+def lazy_ratio(interval: int) -> float:
+    """stylegan2's lazy-regularisation correction interval / (interval + 1) (1 when there is none)."""
+    return interval / (interval + 1) if interval > 0 else 1.0
 
 
 def make_step_batch(plan: StagePlan, images: torch.Tensor, z_dim: int, *, teacher_plan: StagePlan | None = None,
