@@ -60,3 +60,5 @@ def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: d
 
 
 register_family("cips", build=build, scale_knobs=scale_knobs)
+
+from . import official  # noqa: E402,F401  (registers the official CIPS checkpoint names)
