@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate one trained experiment")
     _add_run_args(p)
 
+    p = sub.add_parser("import-checkpoint", help="an official checkpoint -> the project's network.pt (no official "
+                       "code is run)")
+    p.add_argument("path", help="network-snapshot-*.pkl (stylegan2-ada, EpiGRAF, R3GAN) or CIPS .pt")
+    _add_run_args(p)
+    p.add_argument("--out", required=True, help="network.pt to write")
+    p.add_argument("--model", default="{}", help="JSON model overrides (params/checkpoints.yaml lists them)")
+
     p = sub.add_parser("count-params", help="parameter counts at the paper's widths")
     p.add_argument("--paper", default=None)
     p.add_argument("--out", required=True)
@@ -259,6 +266,13 @@ def _dispatch(args) -> int | None:
         record = evaluate_run(args.paper, args.experiment, args.scale)
         values = {k: v.get("value") for k, v in record["metrics"].items()}
         print(f"{args.paper}/{args.experiment}: {record['train_status']} {json.dumps(values)}")
+        return 0
+    if args.cmd == "import-checkpoint":
+        from .stages.import_checkpoint import import_checkpoint
+
+        prov = import_checkpoint(args.path, paper=args.paper, experiment=args.experiment, scale=args.scale,
+                                 out=args.out, model_overrides=json.loads(args.model))
+        print(f"{args.out}: imported from {prov['imported_from']} (sha256 {prov['sha256'][:12]})")
         return 0
     if args.cmd == "count-params":
         from .stages.params_count import count_paper_params

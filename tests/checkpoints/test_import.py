@@ -3,6 +3,7 @@ compute what the official forward computes; malicious pickles are refused withou
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import pickle
@@ -22,13 +23,13 @@ torch.set_num_threads(1)
 R3_WIDTHS = [16, 16, 8]  # 4x4, 8x8, 16x16
 
 
-def r3gan_snapshot(tmp_path, seed=0):
+def r3gan_snapshot(tmp_path, seed=0, widths=R3_WIDTHS):
     torch.manual_seed(seed)
     with fake_modules("R3GAN", "R3GAN.Networks", "training", "training.networks") as mods:
         cls = r3gan_official_classes(mods["R3GAN.Networks"], mods["training.networks"])
-        G = cls["G"](cls["R3G"](8, R3_WIDTHS, 8, 2, 2)).eval()
-        D = cls["D"](cls["R3D"](R3_WIDTHS[::-1], 8, 2, 2)).eval()
-        G_ema = cls["G"](cls["R3G"](8, R3_WIDTHS, 8, 2, 2)).eval()
+        G = cls["G"](cls["R3G"](8, widths, 8, 2, 2)).eval()
+        D = cls["D"](cls["R3D"](widths[::-1], 8, 2, 2)).eval()
+        G_ema = cls["G"](cls["R3G"](8, widths, 8, 2, 2)).eval()
         path = tmp_path / "network-snapshot-000100.pkl"
         with open(path, "wb") as f:
             pickle.dump({"G": G, "D": D, "G_ema": G_ema, "augment_pipe": None, "progress": {"cur_nimg": 100}}, f)
@@ -171,3 +172,23 @@ def test_torch_save_with_an_evil_object_is_refused(tmp_path):
     with pytest.raises(UnsafeCheckpointError, match=r"(__builtin__|builtins)\.exec"):
         load_torch(path)
     assert not marker.exists()
+
+
+def test_cli_writes_a_network_pt_that_loads_like_a_trained_one(tmp_path, monkeypatch):
+    from ganrepro.cli import main
+    from ganrepro.config import resolve_run
+    from ganrepro.training.loop import load_generator
+
+    cfg = resolve_run("r3gan", "t2-e-grouped", "tiny")
+    widths = [16] * (int(math.log2(cfg["dataset"]["resolution"])) - 2) + [8]  # one stage per resolution >= 4
+    path, G, _, G_ema = r3gan_snapshot(tmp_path, widths=widths)
+    out = tmp_path / "network.pt"
+    model = json.dumps({"widths": widths, "group_size": 8, "z_dim": 8, "expansion": 2.0, "blocks_per_stage": 2,
+                        "c_embed_dim_d": None})
+    assert main(["import-checkpoint", str(path), "--paper", "r3gan", "--experiment", "t2-e-grouped",
+                 "--scale", "tiny", "--out", str(out), "--model", model]) == 0
+    loaded, payload = load_generator(out)
+    assert payload["provenance"]["imported_from"] == str(path) and len(payload["provenance"]["sha256"]) == 64
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        assert (loaded(z) - G_ema(z)).abs().max() < 1e-6
