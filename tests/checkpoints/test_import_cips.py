@@ -1,9 +1,9 @@
-"""A CIPS ``.pt`` (state dicts g, d, g_ema under the official names, plus an argparse namespace) imports into
-the cips family; G then computes the official CIPSskip forward (written here from the official names)."""
+"""A CIPS ``.pt`` (state dicts g, d, g_ema under the official names and the optimisers' states, as
+advimman/CIPS ``train.py`` saves them) imports into the cips family; G then
+computes the official CIPSskip forward (written here from the official names)."""
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import torch
@@ -94,7 +94,11 @@ def test_cips_pt_imports_and_matches_the_official_forward(tmp_path):
     g, g_ema = official_g(RES, 0), official_g(RES, 1)
     D_ref, d = official_d(2)
     path = tmp_path / "cips-000100.pt"
-    torch.save({"g": g, "d": d, "g_ema": g_ema, "g_optim": {}, "args": argparse.Namespace(size=RES)}, path)
+    g_optim = torch.optim.Adam([torch.nn.Parameter(torch.ones(2))], lr=0.0016, betas=(0.0, 0.99 ** 0.8))
+    g_optim.param_groups[0]["params"][0].grad = torch.ones(2)
+    g_optim.step()  # a non-empty Adam state, as advimman/CIPS train.py saves next to the networks
+    torch.save({"g": g, "d": d, "g_ema": g_ema, "g_optim": g_optim.state_dict(), "d_optim": g_optim.state_dict()},
+               path)
     G, D, G_ema = import_networks(path, ARCH, resolution=RES, img_channels=3, num_classes=0)
     assert float(G.mapping.w_avg.abs().sum()) == 0.0  # CIPS keeps none
     z = torch.randn(3, 16)
