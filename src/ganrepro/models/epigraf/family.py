@@ -119,3 +119,5 @@ def scale_knobs_2d(model: dict, *, resolution: int, paper_resolution: int, scale
 
 
 register_family("epigraf2d", build=build_2d, scale_knobs=scale_knobs_2d)
+
+from . import official  # noqa: E402,F401  (registers the official EpiGRAF checkpoint names)
