@@ -215,8 +215,9 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
         head.append(f"- cost cells measured by the paper's cost benchmark: {'; '.join(measured)} "
                     f"({paths.cost_bench(scale, paper)})")
     if has_official:
+        records = paths.tagged_metrics(scale, paper, "<experiment>")
         head.append("- official: the released checkpoint of the row's experiment, imported and measured with the "
-                    f"same protocol (`ganrepro evaluate --network`; {paths.tagged_metrics(scale, paper, '<experiment>')})")
+                    f"same protocol (`ganrepro evaluate --network`; {records})")
     commits = sorted({c for c in ours["commit"].dropna() if c})
     if commits:
         head.append(f"- produced by commit(s): {', '.join(commits)}; per-cell provenance in results/metrics/")
