@@ -61,8 +61,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--folder", default="logs/submitit", help="submitit's job folder (pickles, logs)")
     p.add_argument("--wait", action="store_true", help="wait for the jobs (through requeues) and report")
 
-    p = sub.add_parser("evaluate", help="evaluate one trained experiment")
+    p = sub.add_parser("evaluate", help="evaluate one trained experiment, or --network PATH with its protocol")
     _add_run_args(p)
+    p.add_argument("--network", default=None, help="evaluate this network.pt (e.g. an imported official "
+                   "checkpoint) instead of the run's; the record goes to <experiment>@<tag>.json")
+    p.add_argument("--tag", default="official", help="with --network: the record's tag (the tables read 'official')")
+
+    p = sub.add_parser("import-checkpoint", help="an official checkpoint -> the project's network.pt (no official "
+                       "code is run)")
+    p.add_argument("path", help="network-snapshot-*.pkl (stylegan2-ada, EpiGRAF, R3GAN) or CIPS .pt")
+    _add_run_args(p)
+    p.add_argument("--out", required=True, help="network.pt to write")
+    p.add_argument("--model", default="{}", help="JSON model overrides (params/checkpoints.yaml lists them)")
 
     p = sub.add_parser("count-params", help="parameter counts at the paper's widths")
     p.add_argument("--paper", default=None)
@@ -267,11 +277,21 @@ def _dispatch(args) -> int | None:
                                    cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb, timeout_min=args.timeout_min)
         return launch(args.paper, args.experiments, args.scale, resources, folder=args.folder, wait_for_jobs=args.wait)
     if args.cmd == "evaluate":
-        from .stages.evaluate import evaluate_run
+        from .stages.evaluate import evaluate_network, evaluate_run
 
-        record = evaluate_run(args.paper, args.experiment, args.scale)
+        if args.network:
+            record = evaluate_network(args.paper, args.experiment, args.scale, args.network, args.tag)
+        else:
+            record = evaluate_run(args.paper, args.experiment, args.scale)
         values = {k: v.get("value") for k, v in record["metrics"].items()}
         print(f"{args.paper}/{args.experiment}: {record['train_status']} {json.dumps(values)}")
+        return 0
+    if args.cmd == "import-checkpoint":
+        from .stages.import_checkpoint import import_checkpoint
+
+        prov = import_checkpoint(args.path, paper=args.paper, experiment=args.experiment, scale=args.scale,
+                                 out=args.out, model_overrides=json.loads(args.model))
+        print(f"{args.out}: imported from {prov['imported_from']} (sha256 {prov['sha256'][:12]})")
         return 0
     if args.cmd == "count-params":
         from .stages.params_count import count_paper_params

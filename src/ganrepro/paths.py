@@ -95,6 +95,12 @@ def metrics(scale: str, paper: str, experiment: str) -> str:
     return f"{RESULTS}/metrics/{scale}/{paper}/{experiment}.json"
 
 
+def tagged_metrics(scale: str, paper: str, experiment: str, tag: str = "official") -> str:
+    """The record of a network evaluated with an experiment's protocol but not trained by its run
+    (``ganrepro evaluate --network``; tag ``official``: an imported official checkpoint, read by the tables)."""
+    return f"{RESULTS}/metrics/{scale}/{paper}/{experiment}@{tag}.json"
+
+
 def param_counts(paper: str) -> str:
     return f"{RESULTS}/metrics/params/{paper}.json"
 

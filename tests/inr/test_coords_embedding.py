@@ -109,7 +109,8 @@ def test_cips_widths_and_paper_sizes():
     assert G.z_dim == 128 and len(G.layers) == 14 and len(G.to_rgbs) == 7
     assert G.embedding.table.shape == (1, 512, 256, 256)
     assert len(G.mapping.layers) == 8
-    assert D.net.from_rgb.weight.shape[1] == 5  # RGB + 2 coordinate channels
+    assert D.net.from_rgb.weight.shape[1] == 3  # RGB only (the official README's --img2dis; 5 with coord_channels)
+    assert CIPSDiscriminator(resolution=64, coord_channels=True).net.from_rgb.weight.shape[1] == 5
 
 
 def test_discriminator_is_built_at_its_input_size():

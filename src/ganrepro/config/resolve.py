@@ -326,6 +326,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
         "eval": {
             "kind": run["eval"]["kind"],
             "select": resolve_select(run, f"{paper}/{experiment}"),  # final | best_fid (stages/evaluate.py)
+            **({"render": run["eval"]["render"]} if "render" in run["eval"] else {}),  # 3D: official | deterministic
             "snapshot_num_fake": scale["eval"].get("snapshot_num_fake", scale["eval"]["num_fake"]),
             "num_fake": scale["eval"]["num_fake"],
             "num_real": scale["eval"]["num_real"],

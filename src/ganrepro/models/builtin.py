@@ -51,3 +51,5 @@ def scale_stylegan2(model: dict, *, resolution: int, paper_resolution: int, scal
 
 register_family("stylegan2", build=_builder(StyleGAN2Generator, StyleGAN2Discriminator), scale_knobs=scale_stylegan2)
 register_family("r3gan", build=_builder(R3GANGenerator, R3GANDiscriminator), scale_knobs=scale_r3gan)
+
+from . import official  # noqa: E402,F401  (registers the official checkpoint names of both families)

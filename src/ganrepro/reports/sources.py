@@ -18,6 +18,13 @@ def metrics_record(scale: str, paper: str, experiment: str) -> dict | None:
     return read_json(path) if path.is_file() else None
 
 
+def official_record(scale: str, paper: str, experiment: str) -> dict | None:
+    """The record of the released checkpoint evaluated with the experiment's protocol (``ganrepro evaluate
+    --network``, tag ``official``), or None when none was supplied and evaluated."""
+    path = Path(paths.tagged_metrics(scale, paper, experiment, "official"))
+    return read_json(path) if path.is_file() else None
+
+
 def find_metric(record: dict, key: str) -> tuple[str, dict] | None:
     """``(name, entry)`` of the first metric in ``record`` whose name starts with ``key``; None when
     ``key`` is not a measured metric (``MEASURED_METRICS``) or the record has no such entry."""

@@ -1,7 +1,10 @@
 """Regenerate a paper's tables: reproduced numbers beside reported ones, with the protocol of each cell.
 
 Output per table: `<table>.csv` in long format (one line per row x metric; columns table, row, metric,
-reported, reproduced, delta, status, then protocol columns) and `<table>.md` laid out like the paper.
+reported, reproduced, delta, status, official, then protocol columns) and `<table>.md` laid out like the paper.
+``official``: the released checkpoint of the row's experiment measured with the same protocol (``ganrepro
+evaluate --network``, ``<experiment>@official.json``); empty where none was supplied, and the markdown shows
+the column only when some row has one.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from ..config import load_params, resolve_run
 from ..config.resolve import seed_variants
 from ..utils_io import atomic_write
 from ..papers import hooks
-from .sources import cost_record, find_metric, is_number, metrics_record, param_counts
+from .sources import cost_record, find_metric, is_number, metrics_record, official_record, param_counts
 
-COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status", "label", "scale",
-           "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
+COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status", "official",
+           "label", "scale", "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
            "generated_samples", "real_samples", "seeds", "images_trained_kimg", "learning_index", "recipe",
            "paper_version", "note", "commit"]
 
@@ -146,6 +149,7 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
         exp = row.get("experiment")
         cfg = resolve_run(paper, exp, scale, params) if exp else None
         record = metrics_record(scale, paper, exp) if exp else None
+        official = official_record(scale, paper, exp) if exp and spec.get("source") != "settings" else None
         protocol = _protocol(cfg, record) if cfg else {"scale": scale, "experiment": ""}
         variants = seed_variants(exp, seeds)[1:] if exp and spec.get("source") != "settings" else []
         for metric in spec["metrics"]:
@@ -160,11 +164,20 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
             delta = rep - reported if is_number(rep) and is_number(reported) else None
             lines.append({
                 "table": table, "row": row["row"], "metric": metric, "reported": reported,
-                "reproduced": rep, "reproduced_std": std, "delta": delta, "status": cell["status"], "label": row["label"],
+                "reproduced": rep, "reproduced_std": std, "delta": delta, "status": cell["status"],
+                "official": _official(official, spec, metric), "label": row["label"],
                 **protocol, "metric_name": cell["metric_name"], "paper_version": row.get("version", ""),
                 "note": row.get("note", ""),
             })
     return pd.DataFrame(lines).reindex(columns=COLUMNS)
+
+
+def _official(record: dict | None, spec: dict, metric: str):
+    """The released checkpoint's value of a measured metric (None without an ``@official`` record)."""
+    if record is None or spec["metrics"][metric].get("source") == "cost":
+        return None
+    found = find_metric(record, metric)
+    return None if found is None else found[1]["value"]
 
 
 def _over_seeds(cells: list[dict]) -> tuple[dict, float | None]:
@@ -191,6 +204,7 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
     params = load_params()
     spec = params.reported[paper]["tables"][table]
     wide = []
+    has_official = bool(df["official"].notna().any())
     for row_id, group in df.groupby("row", sort=False):
         first = group.iloc[0]
         line = {"": first["label"] + ("" if first["experiment"] else " (reported only)")}
@@ -199,6 +213,8 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
             line[f"{label} paper"] = _fmt(cell["reported"])
             std = cell.get("reproduced_std")
             line[f"{label} ours"] = _fmt(cell["reproduced"]) + (f" ± {_fmt(std)}" if is_number(std) else "")
+            if has_official:
+                line[f"{label} official"] = _fmt(cell["official"])
         wide.append(line)
     ours = df[df["experiment"] != ""]
     standins = sorted({f"{r.dataset_used} (stand-in for {r.standin_for})" for r in ours.itertuples() if r.standin_for})
@@ -226,6 +242,10 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
     if measured:
         head.append(f"- cost cells measured by the paper's cost benchmark: {'; '.join(measured)} "
                     f"({paths.cost_bench(scale, paper)})")
+    if has_official:
+        records = paths.tagged_metrics(scale, paper, "<experiment>")
+        head.append("- official: the released checkpoint of the row's experiment, imported and measured with the "
+                    f"same protocol (`ganrepro evaluate --network`; {records})")
     commits = sorted({c for c in ours["commit"].dropna() if c})
     if commits:
         head.append(f"- produced by commit(s): {', '.join(commits)}; per-cell provenance in results/metrics/")

@@ -10,15 +10,16 @@ metric names say which snapshot was used (``..._at-best-fid500-of-4``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..paths import fidelity_cache, kept_network
+from ..paths import fidelity_cache, kept_network, tagged_metrics
 from ..config import resolve_run
 from ..data import open_archive
-from ..errors import GanreproError, ResultFileError
+from ..errors import ConfigError, GanreproError, ResultFileError
 from ..metrics.conditioning import class_accuracy
 from ..metrics.extractors import resolve_extractor
 from ..metrics.fidelity import compute_fidelity
@@ -126,7 +127,7 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
     message naming it and the command that rebuilds it, not a traceback after minutes of work).
     """
     cfg = resolve_run(paper, experiment, scale)
-    ev, paths = cfg["eval"], cfg["paths"]
+    paths = cfg["paths"]
     train_cmd = f"`ganrepro train --paper {paper} --experiment {experiment} --scale {scale}`"
     rebuild_network = (f"re-run the same snakemake command, or {train_cmd} (a finished run only "
                        "re-writes its outputs from state.pt, it does not train again)")
@@ -140,35 +141,12 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
         device = pick_device(cfg["train"]["device"])
         G, payload = _load_checked(paths["network"], "trained network", rebuild_network,
                                    lambda p: load_generator(p, device))
-        if ev["kind"] != "modes":
-            for spec in (ev["extractor"], ev["pr_extractor"]):
-                if spec is not None and spec.get("weights"):
-                    _load_checked(spec["weights"], "feature extractor",
-                                  f"`ganrepro train-extractor --scale {scale}`", lambda _p, s=spec: resolve_extractor(s))
+        _check_instruments(cfg)
         network, selection = select_network(cfg, device)
         record["snapshot"] = selection
         if network != paths["network"]:  # a kept snapshot won: evaluate it instead of the final G_ema
             G, payload = _load_checked(network, "trained network", rebuild_network, lambda p: load_generator(p, device))
-        archive = open_archive(cfg["dataset"]["path"])
-        if ev["kind"] == "modes":
-            classifier = _load_checked(ev["digit_classifier"], "digit classifier",
-                                       f"`ganrepro train-digit-classifier --scale {scale}`", load_digit_classifier)
-            images = sample_images(G, ev["mode_samples"], seed=EVAL_SEED, labels=None, device=device,
-                                   sample=generator_sampler(G, payload))
-            record["metrics"] = compute_modes(images, classifier, tag=Path(ev["digit_classifier"]).stem, seed=EVAL_SEED)
-        else:
-            cache_dir = ensure_writable_dir(fidelity_cache(scale))
-            labels = eval_labels(archive, ev["num_fake"], EVAL_SEED, cfg["dataset"]["num_classes"])
-            images = sample_images(G, ev["num_fake"], seed=EVAL_SEED, labels=labels, device=device,
-                                   sample=generator_sampler(G, payload))
-            record["metrics"] = compute_fidelity(
-                images, cfg["dataset"]["path"], extractor=ev["extractor"], pr_extractor=ev["pr_extractor"],
-                metrics=ev["metrics"], kid_subsets=ev["kid_subsets"],
-                num_fake=ev["num_fake"], num_real=ev["num_real"], cache_dir=str(cache_dir),
-                seed=EVAL_SEED, device=str(device))
-            if labels is not None and ev.get("class_accuracy"):
-                record["metrics"].update(class_accuracy(images, labels, ev["extractor"]["weights"],
-                                                        tag=ev["extractor"]["tag"], seed=EVAL_SEED))
+        record["metrics"] = measure_network(cfg, G, payload, device)
         record["learning"] = _learning(cfg, record["metrics"], network, device)
         if selection.get("suffix"):
             record["metrics"] = {f"{k}{selection['suffix']}": v for k, v in record["metrics"].items()}
@@ -187,6 +165,76 @@ def _learning(cfg: dict, metrics: dict, network: str, device) -> dict:
         point = snapshot_fid(cfg, network, cfg["eval"]["num_fake"], device)
         fid = (point["metric"], point["fid"])
     return learning_record(cfg, fid[1], fid[0], device)
+
+
+def evaluate_network(paper: str, experiment: str, scale: str, network: str, tag: str = "official") -> dict:
+    """Evaluate any ``network.pt`` (typically an imported official checkpoint) with the protocol of
+    ``paper/experiment`` at ``scale``, without a training result. The record goes to
+    ``paths.tagged_metrics`` (``<experiment>@<tag>.json``), never to the trained run's record; the tables
+    show ``@official`` records in their ``official`` column."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", tag):
+        raise ConfigError(f"--tag {tag!r}: use lower-case letters, digits, '-' and '_' (it names the record "
+                          f"{experiment}@<tag>.json; the tables read --tag official)")
+    cfg = resolve_run(paper, experiment, scale)
+    out = tagged_metrics(scale, paper, experiment, tag)
+    ensure_writable_dir(Path(out).parent)
+    device = pick_device(cfg["train"]["device"])
+    rebuild = (f"import one: `ganrepro import-checkpoint FILE --paper {paper} --experiment {experiment} "
+               f"--scale {scale} --out {network}`")
+    G, payload = _load_checked(network, "network", rebuild, lambda p: load_generator(p, device))
+    _check_network_fits(cfg, payload, network)
+    _check_instruments(cfg)
+    record = {"paper": paper, "experiment": experiment, "scale": scale, "tag": tag, "network": str(network),
+              "network_status": payload.get("status"), "imported_from": payload.get("provenance"),
+              "train_status": "ok", "metrics": measure_network(cfg, G, payload, device)}
+    record["provenance"] = provenance(config=cfg, seeds={"eval": EVAL_SEED})
+    write_json(out, record)
+    return record
+
+
+def _check_network_fits(cfg: dict, payload: dict, network: str) -> None:
+    ds = cfg["dataset"]
+    want = {"resolution": ds["resolution"], "img_channels": ds["channels"], "num_classes": ds["num_classes"]}
+    got = {k: payload.get(k) for k in want}
+    if got != want:
+        raise ConfigError(f"{network}: the network generates {got}, the protocol of {cfg['paper']}/"
+                          f"{cfg['experiment']} at scale {cfg['scale']} needs {want}. Evaluate it with the "
+                          "experiment and scale it was imported or trained for (--paper/--experiment/--scale)")
+
+
+def _check_instruments(cfg: dict) -> None:
+    """The protocol's extractors and classifier exist and load, before any sample is drawn."""
+    ev, scale = cfg["eval"], cfg["scale"]
+    if ev["kind"] == "modes":
+        _load_checked(ev["digit_classifier"], "digit classifier", f"`ganrepro train-digit-classifier --scale {scale}`",
+                      load_digit_classifier)
+        return
+    for spec in (ev["extractor"], ev["pr_extractor"]):
+        if spec is not None and spec.get("weights"):
+            _load_checked(spec["weights"], "feature extractor", f"`ganrepro train-extractor --scale {scale}`",
+                          lambda _p, s=spec: resolve_extractor(s))
+
+
+def measure_network(cfg: dict, G, payload: dict, device) -> dict:
+    """``{metric name: entry}`` of generator ``G`` under the run's evaluation protocol (``cfg["eval"]``):
+    StackedMNIST modes, or FID/KID/precision/recall (+ class accuracy) on the tables' fixed draw."""
+    ev = cfg["eval"]
+    sample = generator_sampler(G, payload)
+    if ev["kind"] == "modes":
+        classifier = load_digit_classifier(ev["digit_classifier"])
+        images = sample_images(G, ev["mode_samples"], seed=EVAL_SEED, labels=None, device=device, sample=sample)
+        return compute_modes(images, classifier, tag=Path(ev["digit_classifier"]).stem, seed=EVAL_SEED)
+    archive = open_archive(cfg["dataset"]["path"])
+    labels = eval_labels(archive, ev["num_fake"], EVAL_SEED, cfg["dataset"]["num_classes"])
+    images = sample_images(G, ev["num_fake"], seed=EVAL_SEED, labels=labels, device=device, sample=sample)
+    metrics = compute_fidelity(
+        images, cfg["dataset"]["path"], extractor=ev["extractor"], pr_extractor=ev["pr_extractor"],
+        metrics=ev["metrics"], kid_subsets=ev["kid_subsets"], num_fake=ev["num_fake"], num_real=ev["num_real"],
+        cache_dir=str(ensure_writable_dir(fidelity_cache(cfg["scale"]))), seed=EVAL_SEED, device=str(device))
+    if labels is not None and ev.get("class_accuracy"):
+        metrics.update(class_accuracy(images, labels, ev["extractor"]["weights"], tag=ev["extractor"]["tag"],
+                                      seed=EVAL_SEED))
+    return metrics
 
 
 def _load_checked(path: str, what: str, rebuild: str, load):

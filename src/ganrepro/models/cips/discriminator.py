@@ -2,9 +2,9 @@
 
 CIPS uses rosinality's StyleGAN2 Discriminator with channel multiplier 2 (widths 512 up to 64 px,
 then 256 at 128, 128 at 256): the same as ``StyleGAN2Discriminator`` with channel_base 32768 and
-channel_max 512, minibatch stddev group 4. By default D also receives the 2 coordinate channels of the
-pixels it judges, concatenated to RGB (CIPS's default; its ``--img2dis`` flag turns them off), so a
-patch or a sparse grid carries where it lies in the frame and at which spacing.
+channel_max 512, minibatch stddev group 4. By default D sees RGB only, as the official README's training
+command (``--img2dis``); ``coord_channels=True`` (CIPS's argparse default) also gives it the 2 coordinate
+channels of the pixels it judges, so a patch or a sparse grid carries where it lies and at which spacing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class CIPSDiscriminator(nn.Module):
     """D(img [B, C, s, s], coords [B, 2, s, s] | None) -> logits [B]; built at ``resolution`` = s."""
 
     def __init__(self, *, resolution: int, img_channels: int = 3, num_classes: int = 0,
-                 coord_channels: bool = True, channel_base: int = PAPER_D_CHANNEL_BASE,
+                 coord_channels: bool = False, channel_base: int = PAPER_D_CHANNEL_BASE,
                  channel_max: int = PAPER_D_CHANNEL_MAX, mbstd_group: int = 4):
         super().__init__()
         self.coord_channels = coord_channels

@@ -1,7 +1,8 @@
 """The ``cips`` model family: CIPSskip G + StyleGAN2 ResNet D built at the size D sees.
 
 ``model`` keys (defaults = the multi-stage paper's): z_dim 128, w_dim 512, hidden 512, width 512,
-channel_multiplier 2, mapping_layers 8, align_corners true, d_coord_channels true, d_channel_base
+channel_multiplier 2, mapping_layers 8, align_corners true, d_coord_channels false (the official README's
+``--img2dis``: D sees RGB only), d_channel_base
 32768, d_channel_max 512, mbstd_group 4, and ``d_input``: ``image`` (D at H, image-based and
 accumulation schemes) or ``patch`` (D at H / patch_divisor, patch-based and multi-stage schemes).
 """
@@ -24,7 +25,7 @@ from .generator import (
 
 DEFAULTS = {"family": "cips", "z_dim": PAPER_Z_DIM, "w_dim": PAPER_W_DIM, "hidden": PAPER_HIDDEN,
             "width": PAPER_WIDTH, "channel_multiplier": PAPER_CHANNEL_MULTIPLIER,
-            "mapping_layers": PAPER_MAPPING_LAYERS, "align_corners": True, "d_coord_channels": True,
+            "mapping_layers": PAPER_MAPPING_LAYERS, "align_corners": True, "d_coord_channels": False,
             "d_channel_base": PAPER_D_CHANNEL_BASE, "d_channel_max": PAPER_D_CHANNEL_MAX, "mbstd_group": 4,
             "d_input": "image", "patch_divisor": 4}
 
@@ -59,3 +60,5 @@ def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: d
 
 
 register_family("cips", build=build, scale_knobs=scale_knobs)
+
+from . import official  # noqa: E402,F401  (registers the official CIPS checkpoint names)

@@ -9,7 +9,11 @@ has log2(R / r) extra non-downsampling blocks in front, and its channel widths f
   ``W_l p + b_l`` -> sigma_l = 1 + tanh(.) in (0, 2), multiplying the INPUT channels of each
   block's ``conv1`` (the reference's Conv2dLayer; the skip conv is not modulated).
 - Projection head: cmap = mapping([one-hot labels, patch encoding, camera encoding]) with the camera
-  encoding under dropout (p = 0.5); logit = <features, cmap> / sqrt(cmap_dim).
+  encoding under dropout (p = 0.5); logit = <features, cmap> / sqrt(cmap_dim). Camera encoding: the
+  signed raw angles (official default), or ``fourier``: Fourier features of 64 x the signed angle (the
+  official ``ScalarEncoder1d(2, x_multiplier=64)``, 24 dims; head input 852 at paper size).
+- ``conv_clamp`` (official 256 unless fp32 training is forced): FromRGB, conv0, conv1 and the epilogue
+  conv outputs clamped to +-conv_clamp x gain (the skip conv is not).
 - ``hyper_mod=False, patch_cond=False`` is Table 2's "standard D" (patch parameters ignored).
 
 ``ScaleRoutedDiscriminator``: K standard Ds, each patch routed to the D of its scale bucket
@@ -30,7 +34,8 @@ from ganrepro.models.stylegan2 import DiscriminatorEpilogue
 from .camera import camera_raw_encoding
 
 PAPER_DISCRIMINATOR = dict(channel_base=16384, channel_max=512, mbstd_group=4, hyper_dim=512, const_emb_dim=256,
-                           fourier_max=1000.0, camera_cond_drop_p=0.5, patch_resolution=64)
+                           fourier_max=1000.0, camera_cond_drop_p=0.5, patch_resolution=64, conv_clamp=256)
+CAMERA_FOURIER_MAX = 64.0  # official: ScalarEncoder1d(coord_dim=2, x_multiplier=64) on the signed raw angles
 
 
 class ScalarFourierEncoder(nn.Module):
@@ -71,10 +76,10 @@ class ConditionMapping(nn.Module):
 class PatchDBlock(nn.Module):
     """conv0 3x3 -> [sigma *] conv1 3x3 [2x down] + 1x1 skip [2x down], each branch * sqrt(0.5)."""
 
-    def __init__(self, in_channels: int, out_channels: int, *, down: bool, hyper_dim: int = 0):
+    def __init__(self, in_channels: int, out_channels: int, *, down: bool, hyper_dim: int = 0, conv_clamp=None):
         super().__init__()
-        self.conv0 = StyleConv2d(in_channels, in_channels, 3, activation="lrelu")
-        self.conv1 = StyleConv2d(in_channels, out_channels, 3, activation="lrelu", down=down)
+        self.conv0 = StyleConv2d(in_channels, in_channels, 3, activation="lrelu", conv_clamp=conv_clamp)
+        self.conv1 = StyleConv2d(in_channels, out_channels, 3, activation="lrelu", down=down, conv_clamp=conv_clamp)
         self.skip = StyleConv2d(in_channels, out_channels, 1, bias=False, down=down)
         self.affine = StyleLinear(hyper_dim, in_channels, bias_init=0.0) if hyper_dim else None
 
@@ -97,7 +102,7 @@ class PatchDiscriminator(nn.Module):
                  channel_base: int = 16384, channel_max: int = 512, mbstd_group: int = 4, hyper_mod: bool = True,
                  patch_cond: bool = True, camera_cond: bool = False, camera_cond_drop_p: float = 0.5,
                  camera_encoding: str = "raw", hyper_dim: int = 512, const_emb_dim: int = 256,
-                 fourier_max: float = 1000.0, mapping_layers: int = 2):
+                 fourier_max: float = 1000.0, mapping_layers: int = 2, conv_clamp: float | None = 256):
         super().__init__()
         if resolution % patch_resolution or not math.log2(resolution // patch_resolution).is_integer():
             raise ValueError(f"resolution {resolution} must be patch_resolution {patch_resolution} times a power of 2")
@@ -110,19 +115,21 @@ class PatchDiscriminator(nn.Module):
         channels = {res: min(channel_base // res, channel_max) for res in virtual + [4]}
         self.patch_enc = (ScalarFourierEncoder(3, fourier_max, const_emb_dim) if (patch_cond or hyper_mod) else None)
         self.hyper = ConditionMapping(self.patch_enc.dim, hyper_dim, mapping_layers) if hyper_mod else None
-        self.from_rgb = StyleConv2d(img_channels, channels[resolution], 1, activation="lrelu")
+        self.from_rgb = StyleConv2d(img_channels, channels[resolution], 1, activation="lrelu", conv_clamp=conv_clamp)
         self.blocks = nn.ModuleList(
             PatchDBlock(channels[res], channels[res // 2], down=i >= self.num_extra_blocks,
-                        hyper_dim=hyper_dim if hyper_mod else 0)
+                        hyper_dim=hyper_dim if hyper_mod else 0, conv_clamp=conv_clamp)
             for i, res in enumerate(virtual))
         self.patch_cond, self.camera_cond = patch_cond, camera_cond
         self.camera_cond_drop_p, self.camera_encoding = camera_cond_drop_p, camera_encoding
-        self.camera_enc = ScalarFourierEncoder(2, fourier_max, 0) if camera_cond and camera_encoding == "fourier" else None
+        self.camera_enc = (ScalarFourierEncoder(2, CAMERA_FOURIER_MAX, 0)
+                           if camera_cond and camera_encoding == "fourier" else None)
         cond_dim = num_classes + (self.patch_enc.dim if patch_cond else 0) + (
             (self.camera_enc.dim if self.camera_enc is not None else 2) if camera_cond else 0)
         self.cmap_dim = channels[4] if cond_dim else 0
         self.head = ConditionMapping(cond_dim, self.cmap_dim, mapping_layers) if cond_dim else None
-        self.epilogue = DiscriminatorEpilogue(channels[4], self.cmap_dim or 1, mbstd_group=mbstd_group)
+        self.epilogue = DiscriminatorEpilogue(channels[4], self.cmap_dim or 1, mbstd_group=mbstd_group,
+                                              conv_clamp=conv_clamp)
 
     def patch_code(self, patch: torch.Tensor) -> torch.Tensor:
         """Hypernetwork output p [N, hyper_dim] for patch parameters [N, 3]."""
@@ -144,8 +151,8 @@ class PatchDiscriminator(nn.Module):
         if self.camera_cond:
             if camera is None:
                 raise ValueError("this discriminator is camera-conditioned: pass camera [N, 3]")
-            enc = camera_raw_encoding(camera)  # in (-1, 1)
-            enc = enc if self.camera_enc is None else self.camera_enc((enc + 1.0) / 2.0)
+            enc = camera_raw_encoding(camera)  # in (-1, 1); official Fourier features read it signed, unshifted
+            enc = enc if self.camera_enc is None else self.camera_enc(enc)
             parts.append(F.dropout(enc, p=self.camera_cond_drop_p, training=self.training))
         return torch.cat(parts, dim=1) if parts else None
 

@@ -7,7 +7,8 @@ feat_dim, g_channel_base, g_channel_max, mlp_hidden, n_coarse, n_fine, camera`` 
 camera_cond_drop_p, camera_encoding``; shared ``patch_resolution``; ``g_camera_cond`` conditions G's mapping
 on the view (the paper's FFHQ setting; off as in the official configs); ``background`` (none | sphere:
 NeRF++'s inverse-sphere background field, off as in the official configs) with ``bg_width, bg_blocks,
-bg_steps, bg_start``.
+bg_steps, bg_start``; ``conv_clamp`` (official 256: G's synthesis and D's conv outputs clamped to
++-256 x gain, as the official code unless fp32 training is forced; null turns it off).
 """
 
 from __future__ import annotations
@@ -24,17 +25,17 @@ PAPER_KNOBS = dict(z_dim=512, w_dim=512, mapping_layers=2, plane_resolution=512,
                    d_variant="hyper", num_discriminators=1, d_channel_base=16384, d_channel_max=512, mbstd_group=4,
                    hyper_dim=512, const_emb_dim=256, camera_cond=False, camera_cond_drop_p=0.5,
                    camera_encoding="raw", patch_resolution=64, g_camera_cond=False,
-                   background="none", **PAPER_BACKGROUND)
+                   background="none", conv_clamp=256, **PAPER_BACKGROUND)
 _G_KNOBS = {"z_dim": "z_dim", "w_dim": "w_dim", "mapping_layers": "mapping_layers",
             "plane_resolution": "plane_resolution", "feat_dim": "feat_dim", "g_channel_base": "channel_base",
             "g_channel_max": "channel_max", "mlp_hidden": "mlp_hidden", "n_coarse": "n_coarse", "n_fine": "n_fine",
             "camera": "camera", "patch_resolution": "patch_resolution", "g_camera_cond": "camera_cond",
             "background": "background", "bg_width": "bg_width", "bg_blocks": "bg_blocks", "bg_steps": "bg_steps",
-            "bg_start": "bg_start"}
+            "bg_start": "bg_start", "conv_clamp": "conv_clamp"}
 _D_KNOBS = {"d_variant": "variant", "num_discriminators": "num_discriminators", "d_channel_base": "channel_base",
             "d_channel_max": "channel_max", "mbstd_group": "mbstd_group", "hyper_dim": "hyper_dim",
             "const_emb_dim": "const_emb_dim", "camera_cond": "camera_cond", "camera_cond_drop_p": "camera_cond_drop_p",
-            "camera_encoding": "camera_encoding", "patch_resolution": "patch_resolution"}
+            "camera_encoding": "camera_encoding", "patch_resolution": "patch_resolution", "conv_clamp": "conv_clamp"}
 
 
 def build(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
@@ -88,7 +89,7 @@ register_family("epigraf", build=build, scale_knobs=scale_knobs)
 # ----------------------------------------------------------------------------- 2D patch-wise (Table 3)
 PAPER_KNOBS_2D = dict(g={"family": "stylegan2"}, d_variant="hyper", num_discriminators=1, d_channel_base=16384,
                       d_channel_max=512, mbstd_group=4, hyper_dim=512, const_emb_dim=256, camera_cond=False,
-                      camera_cond_drop_p=0.5, camera_encoding="raw", patch_resolution=64)
+                      camera_cond_drop_p=0.5, camera_encoding="raw", patch_resolution=64, conv_clamp=256)
 
 
 def build_2d(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
@@ -118,3 +119,5 @@ def scale_knobs_2d(model: dict, *, resolution: int, paper_resolution: int, scale
 
 
 register_family("epigraf2d", build=build_2d, scale_knobs=scale_knobs_2d)
+
+from . import official  # noqa: E402,F401  (registers the official EpiGRAF checkpoint names)

@@ -1,7 +1,8 @@
 """EpiGRAF's generator: a pure tri-plane NeRF (no 2D upsampler), rendered patch-wise in training.
 
 z (+ class) -> mapping network (2 FC layers, lr x 0.01) -> ws -> StyleGAN2 synthesis network
-(skip architecture, per-pixel noise, the project's blocks) producing 3 x ``feat_dim`` channels at
+(skip architecture, per-pixel noise, the project's blocks, conv outputs clamped to +-``conv_clamp`` x gain
+as the official code) producing 3 x ``feat_dim`` channels at
 ``plane_resolution`` -> three feature planes -> tri-plane lookup + decoder MLP -> softplus density
 with annealed noise -> hierarchical volume rendering (``n_coarse`` + ``n_fine`` samples per ray).
 
@@ -43,7 +44,8 @@ class EpiGRAFGenerator(nn.Module):
                  channel_base: int = 32768, channel_max: int = 512, mlp_hidden: int = 64, n_coarse: int = 48,
                  n_fine: int = 48, patch_resolution: int = 64, noise: bool = True, camera: str | dict = "frontal",
                  chunk: int = DEFAULT_CHUNK, camera_cond: bool = False, background: str | None = None,
-                 bg_width: int = 128, bg_blocks: int = 2, bg_steps: int = 8, bg_start: float = 1.0):
+                 bg_width: int = 128, bg_blocks: int = 2, bg_steps: int = 8, bg_start: float = 1.0,
+                 conv_clamp: float | None = 256):
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim = z_dim, num_classes, w_dim
         self.img_resolution, self.img_channels = resolution, img_channels
@@ -52,7 +54,7 @@ class EpiGRAFGenerator(nn.Module):
         self.feat_dim = feat_dim
         channels = channels_per_resolution(plane_resolution, channel_base, channel_max)
         self.synthesis = SynthesisNetwork(w_dim=w_dim, resolution=plane_resolution, img_channels=3 * feat_dim,
-                                          channels=channels, output_skips=True, noise=noise)
+                                          channels=channels, output_skips=True, noise=noise, conv_clamp=conv_clamp)
         if background not in (None, "none", "sphere"):
             raise ValueError(f"background must be none or sphere, got {background!r}")
         if background == "sphere" and self.camera["white_back"]:
@@ -132,10 +134,12 @@ class EpiGRAFGenerator(nn.Module):
         return self.render(planes, camera, resolution=self.img_resolution, chunk=self.chunk, ws=ws)
 
     def render_full(self, z, c, camera, resolution: int | None = None, chunk: int | None = None, *,
-                    truncation_psi=1.0, noise_mode="const") -> torch.Tensor:
-        """Full image [N, C, R, R] at ``camera`` for evaluation: deterministic depths, chunks of rays."""
+                    truncation_psi=1.0, noise_mode="const", perturb: bool = False) -> torch.Tensor:
+        """Full image [N, C, R, R] at ``camera`` for evaluation, in chunks of rays, no density noise.
+        ``perturb``: depth jitter and random importance samples (the official evaluation renderer);
+        False: deterministic depths (chunked renders then equal unchunked ones)."""
         ws = self.mapping(z, self.mapping_input(c, camera, len(z), z.device), truncation_psi=truncation_psi,
                           update_w_avg=False)
         planes = self.planes(ws, noise_mode)
         return self.render(planes, camera, resolution=resolution or self.img_resolution,
-                           chunk=chunk or self.chunk, perturb=False, noise_std=0.0, ws=ws)
+                           chunk=chunk or self.chunk, perturb=perturb, noise_std=0.0, ws=ws)

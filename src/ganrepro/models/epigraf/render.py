@@ -3,7 +3,7 @@
 Per ray: ``n_coarse`` stratified depths in [near, far] (jittered inside their bins when
 ``perturb``), the field evaluated there; compositing weights from them; ``n_fine`` importance
 depths drawn by inverse-CDF from the coarse weights (bins = midpoints of the coarse depths, inner
-weights + 1e-5, samples detached); both sets merged, sorted and composited again.
+weights + 1e-5 in the renderer and + 1e-5 again in the pdf sampler, as the official code; samples detached); both sets merged, sorted and composited again.
 
 Density = softplus(raw + noise_std * N(0, 1)) (noise annealed by the caller), alpha =
 1 - exp(-sigma * delta) with the last interval 1e10, weights = alpha * transmittance;
@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 LAST_DELTA = 1e10
+PDF_EPS = 1e-5  # added to the importance weights twice (renderer and sampler), as the official code
 
 
 def stratified_depths(near: float, far: float, n: int, shape: tuple[int, ...], *, perturb: bool,
@@ -58,7 +59,7 @@ def composite(rgb: torch.Tensor, sigma_raw: torch.Tensor, depths: torch.Tensor, 
 
 
 def sample_pdf(bins: torch.Tensor, weights: torch.Tensor, n: int, *, deterministic: bool = False,
-               eps: float = 1e-5) -> torch.Tensor:
+               eps: float = PDF_EPS) -> torch.Tensor:
     """Inverse-CDF samples from the piecewise-constant pdf ``weights`` [R, B] on ``bins`` [R, B + 1].
 
     Returns [R, n] depths; deterministic mode uses u = linspace(0, 1, n) instead of U(0, 1).
@@ -98,7 +99,7 @@ def render_rays(field: Callable[[torch.Tensor], torch.Tensor], origins: torch.Te
                          last_delta=last_delta)
     with torch.no_grad():
         weights = composite(coarse[..., :-1], coarse[..., -1], depths, noise_std=noise_std,
-                            last_delta=last_delta)["weights"]
+                            last_delta=last_delta)["weights"] + PDF_EPS  # official: + eps here and again in sample_pdf
         flat_depths = depths.reshape(n * p, n_coarse)
         mids = 0.5 * (flat_depths[:, 1:] + flat_depths[:, :-1])
         fine_depths = sample_pdf(mids, weights.reshape(n * p, n_coarse)[:, 1:-1], n_fine,

@@ -66,6 +66,18 @@ def _dataset_poses(path: str) -> torch.Tensor:
     return torch.from_numpy(np.array(open_archive(path, verify=False)["poses"], dtype=np.float32))
 
 
+EVAL_RENDERS = ("official", "deterministic")
+
+
+def eval_render(cfg: dict) -> str:
+    """How evaluation renders a 3D G (``eval.render``): official (stochastic depths) by default."""
+    render = (cfg.get("eval") or {}).get("render", "official")
+    if render not in EVAL_RENDERS:
+        raise ConfigError(f"eval.render is {render!r}; use one of {list(EVAL_RENDERS)} (official = the official "
+                          "renderer's depth jitter and random importance samples at evaluation)")
+    return render
+
+
 def _is_3d(G: torch.nn.Module) -> bool:
     """EpiGRAF's tri-plane G renders views; a 2D G (Table 3) has no ``render_full``."""
     return hasattr(G, "render_full")
@@ -192,9 +204,11 @@ class EpiGRAFObjective(Objective):
     @classmethod
     @torch.no_grad()
     def sample(cls, cfg: dict, G: torch.nn.Module, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """Full images at cameras drawn (torch global RNG) from the dataset's stored poses (2D: G's images)."""
+        """Full images at cameras drawn (torch global RNG) from the dataset's stored poses (2D: G's images).
+        ``eval.render``: ``official`` (default; depth jitter and random importance samples, as the official
+        renderer at evaluation) or ``deterministic`` (fixed depths)."""
         if not _is_3d(G):
             return G(z, c)
         poses = _dataset_poses(str(cfg["dataset"]["path"]))
         cams = poses[torch.randint(len(poses), (len(z),))].to(z.device)
-        return G.render_full(z, c, cams)
+        return G.render_full(z, c, cams, perturb=eval_render(cfg) == "official")

@@ -44,7 +44,7 @@ from ganrepro.models.cips.generator import (
 )
 
 from .stages import ACCUMULATION_ROUNDS, frozen_copy, num_stages, stage_plan
-from .step import d_loss, g_loss, make_step_batch, paper_r1, r1_loss
+from .step import d_loss, g_loss, make_step_batch, paper_g_reg_every, paper_r1, r1_loss
 
 ROWS = (("image", 1), ("patch", 1), ("multistage", 1), ("multistage", 2), ("multistage", 3), ("accumulation", 1))
 PAPER_COST = {"image": (86.0, 3.04), "patch": (30.0, 0.82), "multistage": (31.0, 0.71)}  # GB, sec/iter
@@ -118,8 +118,8 @@ def build(cfg: BenchConfig, scheme: str, stage: int):
     teacher_plan = (stage_plan(scheme, plan.teacher_stage, cfg.resolution)
                     if plan.teacher_stage is not None else None)
     teacher = frozen_copy(G) if teacher_plan is not None else None
-    ratio = lazy_ratio(paper_r1()[1])
-    opt = {"G": torch.optim.Adam(G.parameters(), lr=0.002, betas=(0.0, 0.99)),
+    ratio, g_ratio = lazy_ratio(paper_r1()[1]), lazy_ratio(paper_g_reg_every())
+    opt = {"G": torch.optim.Adam(G.parameters(), lr=0.002 * g_ratio, betas=(0.0, 0.99 ** g_ratio)),
            "D": torch.optim.Adam(D.parameters(), lr=0.002 * ratio, betas=(0.0, 0.99 ** ratio))}
     return plan, G, frozen_copy(G), D, teacher, teacher_plan, opt
 

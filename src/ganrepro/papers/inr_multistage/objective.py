@@ -74,13 +74,15 @@ class INRMultistageObjective(Objective):
                                       f"needs the previous stage's network under init_from.network")
                 nets.extra["teacher"] = load_teacher(nets.G, init, self.opts["teacher_from"]).to(device)
         self.reg_interval = int(cfg["loss"]["reg_interval"])
+        self.g_reg_every = int(cfg["loss"].get("g_reg_every", 0))  # 0: no correction of G's Adam
         self.stream = BatchStream(archive, seed=cfg["seed"], batch_size=cfg["train"]["batch"],
                                   xflip=bool(cfg.get("xflip", True)), device=device)
 
     def phases(self) -> list[Phase]:
         ratio = lazy_ratio(self.reg_interval)
+        # official CIPS: G's Adam also takes g_reg_every / (g_reg_every + 1) (lr 0.0016, beta2 0.99^0.8)
         return [Phase("D", "D", lr_ratio=ratio), Phase("Dreg", "D", interval=self.reg_interval, lr_ratio=ratio),
-                Phase("G", "G")]
+                Phase("G", "G", lr_ratio=lazy_ratio(self.g_reg_every))]
 
     def make_batch(self, step: int, images_seen: int, sched: dict) -> dict:
         reals = self.stream.batch(images_seen)["images"]

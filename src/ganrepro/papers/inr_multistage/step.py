@@ -31,6 +31,13 @@ def paper_r1() -> tuple[float, int]:
     return float(defaults["schedule"]["gamma"]["start"]), int(defaults["loss"]["reg_interval"])
 
 
+def paper_g_reg_every() -> int:
+    """CIPS train.py's g_reg_every (its G optimiser takes lr x 4/5, beta2 ^ 4/5): params' defaults."""
+    from ganrepro.config import load_params
+
+    return int(load_params().experiments["inr_multistage"]["defaults"]["loss"].get("g_reg_every", 0))
+
+
 def make_step_batch(plan: StagePlan, images: torch.Tensor, z_dim: int, *, teacher_plan: StagePlan | None = None,
                     real_resize: str = "area") -> dict[str, torch.Tensor]:
     """Everything one step needs, batch on dim 0 (random draws from torch's global RNG).
