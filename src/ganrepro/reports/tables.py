@@ -1,7 +1,9 @@
 """Regenerate a paper's tables: reproduced numbers beside reported ones, with the protocol of each cell.
 
 Output per table: `<table>.csv` in long format (one line per row x metric; columns table, row, metric,
-reported, reproduced, delta, status, then protocol columns) and `<table>.md` laid out like the paper.
+reported, reproduced, reproduced_std (over seeds), ci_lo, ci_hi (the metric's evaluation-sample interval:
+FID's bootstrap ci95; averaged over seeds), delta, status, then protocol columns) and `<table>.md` laid out
+like the paper (`value ± std` over seeds, else `value [lo, hi]`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..utils_io import atomic_write
 from ..papers import hooks
 from .sources import cost_record, find_metric, is_number, metrics_record, param_counts
 
-COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status", "label", "scale",
+COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "ci_lo", "ci_hi", "delta", "status", "label", "scale",
            "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
            "generated_samples", "real_samples", "seeds", "images_trained_kimg", "paper_version", "note",
            "commit"]
@@ -106,7 +108,7 @@ def _cell(spec: dict, metric: str, row: dict, cfg: dict | None, record: dict | N
     if found is None:
         return {"reproduced": None, "status": "missing", "metric_name": ""}
     name, entry = found
-    return {"reproduced": entry["value"], "status": "reproduced", "metric_name": name}
+    return {"reproduced": entry["value"], "status": "reproduced", "metric_name": name, "ci": entry.get("ci95")}
 
 
 def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
@@ -131,11 +133,11 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
                 extra = [_cell(spec, metric, row, resolve_run(paper, v, scale, params),
                                metrics_record(scale, paper, v), counts, settings) for v in variants]
                 cell, std = _over_seeds([cell, *extra])
-            rep = cell["reproduced"]
+            rep, ci = cell["reproduced"], cell.get("ci") or (None, None)
             delta = rep - reported if is_number(rep) and is_number(reported) else None
             lines.append({
                 "table": table, "row": row["row"], "metric": metric, "reported": reported,
-                "reproduced": rep, "reproduced_std": std, "delta": delta, "status": cell["status"], "label": row["label"],
+                "reproduced": rep, "reproduced_std": std, "ci_lo": ci[0], "ci_hi": ci[1], "delta": delta, "status": cell["status"], "label": row["label"],
                 **protocol, "metric_name": cell["metric_name"], "paper_version": row.get("version", ""),
                 "note": row.get("note", ""),
             })
@@ -143,15 +145,18 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
 
 
 def _over_seeds(cells: list[dict]) -> tuple[dict, float | None]:
-    """Mean +- sample std of a cell over training seeds; a Fail counts when every seed failed."""
+    """Mean +- sample std of a cell over training seeds; a Fail counts when every seed failed. The
+    evaluation-sample interval is the seeds' intervals averaged (when every finished seed has one)."""
     values = [c["reproduced"] for c in cells if is_number(c["reproduced"])]
     if not values:
         return cells[0], None
     mean = sum(values) / len(values)
+    cis = [c.get("ci") for c in cells if is_number(c["reproduced"])]
+    ci = [sum(c[k] for c in cis) / len(cis) for k in (0, 1)] if all(cis) else None
     std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
     failed = sum(1 for c in cells if c["reproduced"] == "Fail")
     status = f"{cells[0]['status']} (mean +- std over {len(values)} seeds" + (f", {failed} failed)" if failed else ")")
-    return {**cells[0], "reproduced": mean, "status": status}, std
+    return {**cells[0], "reproduced": mean, "status": status, "ci": ci}, std
 
 
 def _fmt(value) -> str:
@@ -160,6 +165,14 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def _noise_text(cell) -> str:
+    """' ± std' over seeds, else ' [lo, hi]' of the evaluation-sample interval, else ''."""
+    std, lo, hi = cell.get("reproduced_std"), cell.get("ci_lo"), cell.get("ci_hi")
+    if is_number(std):
+        return f" ± {_fmt(std)}"
+    return f" [{_fmt(lo)}, {_fmt(hi)}]" if is_number(lo) and is_number(hi) else ""
 
 
 def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
@@ -172,8 +185,7 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
         for _, cell in group.iterrows():
             label = spec["metrics"][cell["metric"]]["label"]
             line[f"{label} paper"] = _fmt(cell["reported"])
-            std = cell.get("reproduced_std")
-            line[f"{label} ours"] = _fmt(cell["reproduced"]) + (f" ± {_fmt(std)}" if is_number(std) else "")
+            line[f"{label} ours"] = _fmt(cell["reproduced"]) + _noise_text(cell)
         wide.append(line)
     ours = df[df["experiment"] != ""]
     standins = sorted({f"{r.dataset_used} (stand-in for {r.standin_for})" for r in ours.itertuples() if r.standin_for})
