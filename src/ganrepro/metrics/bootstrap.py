@@ -31,7 +31,9 @@ def weighted_stats(x, counts):
     mu = counts @ x / n
     xc = x - mu
     cov = (xc * counts[:, None]).T @ xc / (n - 1)
-    return (mu.double(), cov.double()) if isinstance(x, torch.Tensor) else (mu.astype(np.float64), cov.astype(np.float64))
+    if isinstance(x, torch.Tensor):
+        return mu.double(), cov.double()
+    return mu.astype(np.float64), cov.astype(np.float64)
 
 
 def _psd_root(s, linalg):

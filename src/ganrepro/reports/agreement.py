@@ -264,8 +264,8 @@ def to_markdown(paper: str, df: pd.DataFrame) -> str:
            f"numbers are not comparable to the paper's; orderings are.", "", "## Rank agreement", ""]
     if len(ranks):
         with_std = ranks["tau_within_std"].notna().any()
-        out.append("| table | metric | rows | Kendall tau [95%] | p | " + ("tau (ties within 1 std) | " if with_std else "")
-                   + "flipped pairs | ties (flips inside the noise) |")
+        out.append("| table | metric | rows | Kendall tau [95%] | p | "
+                   + ("tau (ties within 1 std) | " if with_std else "") + "flipped pairs | ties (flips inside the noise) |")
         out.append("|---|---|---:|---:|---:|" + ("---:|" if with_std else "") + "---|---|")
         for r in ranks.itertuples():
             std_cell = f" {_num(r.tau_within_std)} |" if with_std else ""

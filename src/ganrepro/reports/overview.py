@@ -2,8 +2,9 @@
 
 Per table: cells reproduced / failed / reported-only / missing, Kendall's tau with its interval under the
 cells' noise, flipped pairs and ties (flips inside the noise) per metric (from ``agreement.csv``), the
-scale, the stand-in data and the feature extractor used (from the table CSVs' protocol columns); then links to every table, figure and sample grid of the paper. Links are relative to
-the page, so it reads the same on GitHub and in a checkout.
+scale, the stand-in data and the feature extractor used (from the table CSVs' protocol columns); then
+links to every table, figure and sample grid of the paper. Links are relative to the page, so it reads
+the same on GitHub and in a checkout.
 """
 
 from __future__ import annotations

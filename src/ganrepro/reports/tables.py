@@ -20,8 +20,8 @@ from ..utils_io import atomic_write
 from ..papers import hooks
 from .sources import cost_record, find_metric, is_number, metrics_record, param_counts
 
-COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "ci_lo", "ci_hi", "delta", "status", "label", "scale",
-           "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
+COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "ci_lo", "ci_hi", "delta", "status",
+           "label", "scale", "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
            "generated_samples", "real_samples", "seeds", "images_trained_kimg", "paper_version", "note",
            "commit"]
 
