@@ -133,3 +133,10 @@ def test_cells_over_seeds_average_the_seeds_intervals():
     assert cell["reproduced"] == 11.0 and cell["ci"] == [10.0, 14.0] and std == pytest.approx(2 ** 0.5)
     cells[1]["ci"] = None  # one seed without an interval: none for the mean
     assert _over_seeds(cells)[0]["ci"] is None
+
+
+def test_table_columns_keep_the_first_eight_readers_rely_on():
+    from ganrepro.reports.tables import COLUMNS
+
+    assert COLUMNS[:10] == ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status",
+                            "ci_lo", "ci_hi"]

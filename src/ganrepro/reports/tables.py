@@ -1,8 +1,8 @@
 """Regenerate a paper's tables: reproduced numbers beside reported ones, with the protocol of each cell.
 
 Output per table: `<table>.csv` in long format (one line per row x metric; columns table, row, metric,
-reported, reproduced, reproduced_std (over seeds), ci_lo, ci_hi (the metric's evaluation-sample interval:
-FID's bootstrap ci95; averaged over seeds), delta, status, then protocol columns) and `<table>.md` laid out
+reported, reproduced, reproduced_std (over seeds), delta, status, ci_lo, ci_hi (the metric's
+evaluation-sample interval: FID's bootstrap ci95; averaged over seeds), then protocol columns) and `<table>.md` laid out
 like the paper (`value ± std` over seeds, else `value [lo, hi]`).
 """
 
@@ -20,7 +20,7 @@ from ..utils_io import atomic_write
 from ..papers import hooks
 from .sources import cost_record, find_metric, is_number, metrics_record, param_counts
 
-COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "ci_lo", "ci_hi", "delta", "status",
+COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status", "ci_lo", "ci_hi",
            "label", "scale", "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
            "generated_samples", "real_samples", "seeds", "images_trained_kimg", "paper_version", "note",
            "commit"]
