@@ -2,8 +2,8 @@
 
 Output per table: `<table>.csv` in long format (one line per row x metric; columns table, row, metric,
 reported, reproduced, reproduced_std (over seeds), delta, status, ci_lo, ci_hi (the metric's
-evaluation-sample interval: FID's bootstrap ci95; averaged over seeds), then protocol columns) and `<table>.md` laid out
-like the paper (`value ± std` over seeds, else `value [lo, hi]`).
+evaluation-sample interval: FID's bootstrap ci95; averaged over seeds), then protocol columns) and
+`<table>.md` laid out like the paper (`value ± std` over seeds, else `value [lo, hi]`).
 """
 
 from __future__ import annotations
