@@ -47,8 +47,12 @@ def test_orderings_within_one_std_are_ties_not_flips():
     seeded = rank_agreement(ROWS[:3], reported, reproduced, "lower", std=[0.6, 0.2, 0.1])
     assert seeded["flips"] == [] and seeded["ties_within_std"] == [("a", "b")]
     assert seeded["tau_within_std"] == pytest.approx(2 / math.sqrt(3 * 2))  # C=2, D=0, one tie in y
-    # a std smaller than the gap leaves the flip in place
-    assert rank_agreement(ROWS[:3], reported, reproduced, "lower", std=[0.4, 0.4, 0.1])["flips"] == [("a", "b")]
+    # stds smaller than the gap but whose +-1 std intervals overlap: not within one std, yet a tie (noise)
+    overlapping = rank_agreement(ROWS[:3], reported, reproduced, "lower", std=[0.4, 0.4, 0.1])
+    assert overlapping["flips"] == [] and overlapping["ties"] == [("a", "b")] and overlapping["ties_within_std"] == []
+    # intervals apart leave the flip in place
+    apart = rank_agreement(ROWS[:3], reported, reproduced, "lower", std=[0.2, 0.2, 0.1])
+    assert apart["flips"] == [("a", "b")] and apart["ties"] == []
 
 
 def test_compare_fail_is_worse_than_any_number():
@@ -153,8 +157,9 @@ def test_overview_counts_cells_shows_tau_and_links(tmp_path):
         (figures / "r3gan" / png).write_bytes(b"png")
     page = write_overview(["r3gan"], tmp_path / "results" / "README.md", tables_dir=tables, figures_dir=figures)
     text = page.read_text()
-    # 3 reproduced, 1 failed, 0 reported-only, 1 missing, 0 other; tau of the 3 numeric rows = 1 (same order)
-    assert "| [table2](tables/r3gan/table2.md) | 3 | 1 | 0 | 1 | 0 | fid 1.00 | fid: none |" in text
+    # 3 reproduced, 1 failed, 0 reported-only, 1 missing, 0 other; tau of the 3 numeric rows = 1 (same order),
+    # its interval a point (no cell carries noise)
+    assert "| [table2](tables/r3gan/table2.md) | 3 | 1 | 0 | 1 | 0 | fid 1.00 [1.00, 1.00] | fid: none |" in text
     assert "| tiny | shapes for FFHQ |" in text
     assert "[agreement.md](tables/r3gan/agreement.md)" in text
     assert "[t2-a.png](figures/r3gan/samples/t2-a.png)" in text and "[ffhq256.png](figures/r3gan/samples/real/ffhq256.png)" in text

@@ -37,7 +37,9 @@ import torch
 from torch.utils.data import Dataset
 
 from ganrepro.errors import DatasetError
+from ganrepro.metrics.bootstrap import FID_BOOTSTRAP, bootstrap_fid
 from ganrepro.metrics.extractors import register_extractors, resolve_extractor
+from ganrepro.metrics.fidelity_features import calculate_metrics_with_features
 from ganrepro.provenance import provenance
 from ganrepro.utils_io import write_json
 
@@ -212,13 +214,13 @@ def real_cache_name(real: dict, extractor: dict, key: dict) -> str:
 
 
 def _cache_files(cache_dir: Path, name: str, fe_name: str, layers: dict, kinds: Sequence[str]) -> list[Path]:
-    """Files torch-fidelity reads/writes for input2 (see torch_fidelity.utils / metric_fid)."""
+    """Files torch-fidelity reads/writes for input2 (see torch_fidelity.utils / metric_fid): the features of
+    every layer asked for (also for FID alone: its bootstrap resamples them), and the FID statistics."""
     if not any(k in kinds for k in ("fid", "kid", "pr")):
         return []
-    if list(kinds) == ["fid"]:  # fid-only shortcut caches statistics, not features
-        return [cache_dir / f"{name}-{fe_name}-stat-fid-{layers['fid']}.pt"]
     feat_layers = {layers[k] for k in kinds}
-    return [cache_dir / f"{name}-{fe_name}-features-{layer}.pt" for layer in sorted(feat_layers)]
+    files = [cache_dir / f"{name}-{fe_name}-features-{layer}.pt" for layer in sorted(feat_layers)]
+    return files + ([cache_dir / f"{name}-{fe_name}-stat-fid-{layers['fid']}.pt"] if "fid" in kinds else [])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -243,6 +245,7 @@ def compute_fidelity(
     device: str | None = None,
     batch_size: int | None = None,
     verbose: bool = False,
+    fid_bootstrap: int = FID_BOOTSTRAP,
 ) -> dict:
     """Compare generated images with a real set; returns ``{metric_name: entry}`` (see module docstring).
 
@@ -254,9 +257,11 @@ def compute_fidelity(
       precision/recall another one (e.g. VGG16 as StyleGAN2-ADA does) - computed in a separate call.
     num_fake: use the first ``num_fake`` generated images (default: all).
     num_real: use a seeded subset (``real_subset_seed``) of that many real images (default: all).
-    seed: torch-fidelity ``rng_seed`` (KID subset sampling); recorded in every entry.
+    seed: torch-fidelity ``rng_seed`` (KID subset sampling) and the FID bootstrap's seed; recorded in every entry.
+    fid_bootstrap: replicates of the FID's bootstrap interval over the evaluation samples (0: none).
     Each entry: ``value``, ``metric``, ``extractor``, ``num_fake``, ``num_real``, ``real_total``,
-    ``real_dataset``, ``real_identity``, ``seed``, ``protocol``, ``cache``, ``seconds``, ``provenance``.
+    ``real_dataset``, ``real_identity``, ``seed``, ``protocol``, ``cache``, ``seconds``, ``provenance``; an FID
+    entry also ``ci95`` ``[lo, hi]``, ``std``, ``bias`` and ``bootstrap`` (``metrics/bootstrap.py``).
     """
     import torch_fidelity
 
@@ -333,8 +338,12 @@ def compute_fidelity(
             verbose=bool(verbose),
         )
         t0 = time.perf_counter()
-        res = torch_fidelity.calculate_metrics(**kwargs)
+        res, feats_fake, feats_real = calculate_metrics_with_features(**kwargs)
         seconds = round(time.perf_counter() - t0, 3)
+        noise = {}
+        if "fid" in g_kinds and fid_bootstrap > 0:
+            noise = bootstrap_fid(feats_fake[layers["fid"]], feats_real[layers["fid"]], B=fid_bootstrap,
+                                  seed=int(seed), device="cuda" if cuda else "cpu")
         if binary:
             sidecar = {"name": cache_name, "key": key, "files": [p.name for p in expected]}
             write_json(cache_dir / f"{cache_name}.json", sidecar)
@@ -357,7 +366,7 @@ def compute_fidelity(
             ext = {**fe_info, "layer": layers[kind]}
             if kind == "fid":
                 out[names[0]] = {"value": float(res[torch_fidelity.KEY_METRIC_FID]), "metric": "fid", "extractor": ext,
-                                 "protocol": {}, **base}
+                                 "protocol": {}, **base, **noise}
             elif kind == "kid":
                 out[names[0]] = {"value": float(res[torch_fidelity.KEY_METRIC_KID_MEAN]), "metric": "kid",
                                  "std": float(res[torch_fidelity.KEY_METRIC_KID_STD]), "extractor": ext,

@@ -15,6 +15,11 @@ table CSVs (``results/tables/<paper>/<table>.csv``, written by ``reports.tables`
 Seeds: when a CSV has a ``reproduced_std`` column (mean +- std over training seeds), two reproduced values
 whose difference is at most the larger of their two stds count as tied: such a pair is not a flip, a
 step within one std is "tie", and ``tau_within_std`` is tau-b computed with those ties.
+
+Noise (``reports/noise.py``): every cell's noise interval is the hull of its evaluation-sample interval
+(``ci_lo``/``ci_hi``, FID's bootstrap ci95) and value +- its std over seeds. A pair the reproduction orders
+the other way round from the paper is listed in ``ties`` (not ``flips``) when the two intervals overlap
+or the pair is within one std; ``tau_lo``/``tau_hi`` bound tau under the cells' noise.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ from scipy.stats import kendalltau
 from ..config import load_params
 from ..errors import ConfigError, ResultFileError
 from ..utils_io import atomic_write
+from .noise import noise_interval, noise_sd, overlap, tau_interval
 
 MIN_ROWS = 3
 FAIL = "Fail"
 COLUMNS = ["paper", "table", "metric", "kind", "data", "n_rows", "tau", "p_value", "tau_within_std", "flips",
-           "ties_within_std", "row", "base_row", "base_from", "paper_step", "our_step", "agrees", "scale", "note"]
+           "ties_within_std", "row", "base_row", "base_from", "paper_step", "our_step", "agrees", "scale", "note",
+           "tau_lo", "tau_hi", "ties"]
 BASE_FROM_PARAMS = "modifies"
 BASE_FROM_ORDER = "previous row (no `modifies:` in params/reported)"
 
@@ -75,27 +82,34 @@ def _tau_b(x_signs: list[int], y_signs: list[int]) -> float:
 
 
 def rank_agreement(rows: list[str], reported: list[float], reproduced: list[float], better: str,
-                   std: list[float] | None = None) -> dict:
+                   std: list[float] | None = None, ci: list[tuple[float, float] | None] | None = None) -> dict:
     """Kendall's tau between reported and reproduced values of the same rows, and the flipped pairs.
 
     ``flips``: (a, b) where the paper has row a strictly better than row b and the reproduction has b
-    strictly better than a (ties within one std are not flips; they are listed in ``ties_within_std``).
+    strictly better than a, outside the noise; ``ties``: such pairs inside it (within one std, or noise
+    intervals overlapping: module docstring); ``ties_within_std``: pairs the paper orders and the
+    reproduction has within one std. ``tau_lo``, ``tau_hi``: tau's interval under the noise.
     """
-    if not (len(rows) == len(reported) == len(reproduced)) or (std is not None and len(std) != len(rows)):
-        raise ValueError("rows, reported, reproduced (and std) must have the same length")
+    n = len(rows)
+    if not (len(reported) == len(reproduced) == n) or any(v is not None and len(v) != n for v in (std, ci)):
+        raise ValueError("rows, reported, reproduced (and std, ci) must have the same length")
     tau, p_value = kendalltau(reported, reproduced)
-    std = std or [0.0] * len(rows)
-    pairs = list(combinations(range(len(rows)), 2))
+    std, ci = std or [0.0] * n, ci or [None] * n
+    noise = [noise_interval(v, s, c) for v, s, c in zip(reproduced, std, ci)]
+    pairs = list(combinations(range(n), 2))
     paper = [compare(reported[i], reported[j], better) for i, j in pairs]
     ours = [compare(reproduced[i], reproduced[j], better, std[i], std[j]) for i, j in pairs]
-    flips, ties = [], []
-    for (i, j), p, o in zip(pairs, paper, ours):
-        if p * o < 0:
-            flips.append((rows[i], rows[j]) if p > 0 else (rows[j], rows[i]))
-        elif p and not o and reproduced[i] != reproduced[j]:
-            ties.append((rows[i], rows[j]))
-    return {"n_rows": len(rows), "tau": float(tau), "p_value": float(p_value),
-            "tau_within_std": _tau_b(paper, ours), "flips": flips, "ties_within_std": ties}
+    raw = [compare(reproduced[i], reproduced[j], better) for i, j in pairs]
+    flips, ties, ties_within_std = [], [], []
+    for (i, j), p, o, r in zip(pairs, paper, ours, raw):
+        if p * r < 0:
+            pair = (rows[i], rows[j]) if p > 0 else (rows[j], rows[i])
+            (ties if not o or overlap(noise[i], noise[j]) else flips).append(pair)
+        if p and not o and reproduced[i] != reproduced[j]:
+            ties_within_std.append((rows[i], rows[j]))
+    lo, hi = tau_interval(reported, reproduced, [noise_sd(s, c) for s, c in zip(std, ci)])
+    return {"n_rows": n, "tau": float(tau), "p_value": float(p_value), "tau_lo": lo, "tau_hi": hi,
+            "tau_within_std": _tau_b(paper, ours), "flips": flips, "ties": ties, "ties_within_std": ties_within_std}
 
 
 def step_word(sign: int) -> str:
@@ -112,13 +126,15 @@ def _spec(paper: str, table: str) -> dict:
 
 @dataclass(frozen=True)
 class Cell:
-    """One row x metric of a table: reported, reproduced (float, FAIL or None), std over seeds, data used."""
+    """One row x metric of a table: reported, reproduced (float, FAIL or None), std over seeds, data used,
+    evaluation-sample interval (FID's ci95) or None."""
 
     row: str
     reported: float | str | None
     reproduced: float | str | None
     std: float
     data: tuple[str, str]
+    ci: tuple[float, float] | None = None
 
 
 def _cells(df: pd.DataFrame, metric: str) -> dict[str, Cell]:
@@ -129,9 +145,11 @@ def _cells(df: pd.DataFrame, metric: str) -> dict[str, Cell]:
         status = str(line["status"])
         ours = parse_value(line["reproduced"]) if status == "reproduced" or status.startswith("fail") else None
         std = parse_value(line.get("reproduced_std"))
+        lo, hi = parse_value(line.get("ci_lo")), parse_value(line.get("ci_hi"))
         out[line["row"]] = Cell(line["row"], parse_value(line["reported"]), ours,
                                 std if isinstance(std, float) else 0.0,
-                                (line.get("dataset_used", ""), line.get("standin_for", "")))
+                                (line.get("dataset_used", ""), line.get("standin_for", "")),
+                                (lo, hi) if isinstance(lo, float) and isinstance(hi, float) else None)
     return out
 
 
@@ -166,12 +184,14 @@ def table_agreement(paper: str, table: str, df: pd.DataFrame, spec: dict | None 
             has_std = "reproduced_std" in df.columns
             result = rank_agreement([c.row for c in numeric], [c.reported for c in numeric],
                                     [c.reproduced for c in numeric], better,
-                                    [c.std for c in numeric] if has_std else None)
+                                    [c.std for c in numeric] if has_std else None, [c.ci for c in numeric])
             label = (data[1] or data[0]) if len(groups) > 1 else ""
             lines.append({**base, "metric": metric, "kind": "rank", "data": label, "n_rows": result["n_rows"],
-                          "tau": result["tau"], "p_value": result["p_value"],
+                          "tau": result["tau"], "tau_lo": result["tau_lo"], "tau_hi": result["tau_hi"],
+                          "p_value": result["p_value"],
                           "tau_within_std": result["tau_within_std"] if has_std else None,
                           "flips": "; ".join(f"{a}>{b}" for a, b in result["flips"]),
+                          "ties": "; ".join(f"{a}~{b}" for a, b in result["ties"]),
                           "ties_within_std": "; ".join(f"{a}~{b}" for a, b in result["ties_within_std"])})
         previous = None
         for row in spec["rows"]:
@@ -223,24 +243,35 @@ def _num(value, digits: int = 2) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def tau_text(tau, lo, hi) -> str:
+    """'0.71 [0.43, 0.90]', or '0.71' without an interval, '' without tau."""
+    lo_hi = [parse_value(v) for v in (lo, hi)]
+    if any(not isinstance(v, float) for v in lo_hi):
+        return _num(parse_value(tau))
+    return f"{_num(parse_value(tau))} [{_num(lo_hi[0])}, {_num(lo_hi[1])}]"
+
+
 def to_markdown(paper: str, df: pd.DataFrame) -> str:
     scale = next((s for s in df["scale"] if s), "?") if len(df) else "?"
     ranks, steps = df[df["kind"] == "rank"], df[df["kind"] == "step"]
     out = [f"# {paper}: agreement of the reproduction with the paper (scale {scale})", "",
            f"Kendall's tau-b between the paper's and the reproduced values of every table metric with at least "
            f"{MIN_ROWS} rows numeric in both (+1: same ranking, -1: reversed). `a>b` in *flipped pairs*: the "
-           f"paper has row a better than row b, the reproduction has b better. At small scales absolute "
+           f"paper has row a better than row b, the reproduction has b better, beyond the noise; *ties*: such "
+           f"pairs inside it (`a~b`: the two rows' noise intervals overlap, or within one std over seeds). "
+           f"tau's 95% interval redraws every reproduced cell from its noise (FID bootstrap interval over the "
+           f"evaluation samples, std over seeds). At small scales absolute "
            f"numbers are not comparable to the paper's; orderings are.", "", "## Rank agreement", ""]
     if len(ranks):
         with_std = ranks["tau_within_std"].notna().any()
-        out.append("| table | metric | rows | Kendall tau | p | " + ("tau (ties within 1 std) | " if with_std else "")
-                   + "flipped pairs |")
-        out.append("|---|---|---:|---:|---:|" + ("---:|" if with_std else "") + "---|")
+        out.append("| table | metric | rows | Kendall tau [95%] | p | "
+                   + ("tau (ties within 1 std) | " if with_std else "") + "flipped pairs | ties (flips inside the noise) |")
+        out.append("|---|---|---:|---:|---:|" + ("---:|" if with_std else "") + "---|---|")
         for r in ranks.itertuples():
             std_cell = f" {_num(r.tau_within_std)} |" if with_std else ""
             where = f" ({r.data})" if isinstance(getattr(r, "data", ""), str) and getattr(r, "data", "") else ""
-            out.append(f"| {r.table}{where} | {r.metric} | {int(r.n_rows)} | {_num(r.tau)} | {_num(r.p_value, 3)} |"
-                       f"{std_cell} {r.flips or 'none'} |")
+            out.append(f"| {r.table}{where} | {r.metric} | {int(r.n_rows)} | {tau_text(r.tau, r.tau_lo, r.tau_hi)} | "
+                       f"{_num(r.p_value, 3)} |{std_cell} {r.flips or 'none'} | {r.ties or 'none'} |")
     else:
         out.append(f"No table has {MIN_ROWS} rows reproduced and reported on the same metric.")
     out += ["", "## Ablation steps", "",

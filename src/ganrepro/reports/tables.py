@@ -1,7 +1,9 @@
 """Regenerate a paper's tables: reproduced numbers beside reported ones, with the protocol of each cell.
 
 Output per table: `<table>.csv` in long format (one line per row x metric; columns table, row, metric,
-reported, reproduced, delta, status, official, then protocol columns) and `<table>.md` laid out like the paper.
+reported, reproduced, reproduced_std (over seeds), delta, status, ci_lo, ci_hi (the metric's
+evaluation-sample interval: FID's bootstrap ci95; averaged over seeds), official, then protocol columns) and
+`<table>.md` laid out like the paper (`value ± std` over seeds, else `value [lo, hi]`).
 ``official``: the released checkpoint of the row's experiment measured with the same protocol (``ganrepro
 evaluate --network``, ``<experiment>@official.json``); empty where none was supplied, and the markdown shows
 the column only when some row has one.
@@ -21,10 +23,10 @@ from ..utils_io import atomic_write
 from ..papers import hooks
 from .sources import cost_record, find_metric, is_number, metrics_record, official_record, param_counts
 
-COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status", "official",
-           "label", "scale", "experiment", "dataset_used", "standin_for", "resolution", "extractor", "metric_name",
-           "generated_samples", "real_samples", "seeds", "images_trained_kimg", "learning_index", "recipe",
-           "paper_version", "note", "commit"]
+COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status", "ci_lo", "ci_hi",
+           "official", "label", "scale", "experiment", "dataset_used", "standin_for", "resolution", "extractor",
+           "metric_name", "generated_samples", "real_samples", "seeds", "images_trained_kimg", "learning_index",
+           "recipe", "paper_version", "note", "commit"]
 
 PARAM_METRICS = {"params_g": "params_g", "params_d": "params_d", "params_g_m": "params_g", "params_d_m": "params_d"}
 
@@ -134,7 +136,7 @@ def _cell(spec: dict, metric: str, row: dict, cfg: dict | None, record: dict | N
     if found is None:
         return {"reproduced": None, "status": "missing", "metric_name": ""}
     name, entry = found
-    return {"reproduced": entry["value"], "status": "reproduced", "metric_name": name}
+    return {"reproduced": entry["value"], "status": "reproduced", "metric_name": name, "ci": entry.get("ci95")}
 
 
 def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
@@ -160,12 +162,12 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
                 extra = [_cell(spec, metric, row, resolve_run(paper, v, scale, params),
                                metrics_record(scale, paper, v), counts, settings) for v in variants]
                 cell, std = _over_seeds([cell, *extra])
-            rep = cell["reproduced"]
+            rep, ci = cell["reproduced"], cell.get("ci") or (None, None)
             delta = rep - reported if is_number(rep) and is_number(reported) else None
             lines.append({
                 "table": table, "row": row["row"], "metric": metric, "reported": reported,
                 "reproduced": rep, "reproduced_std": std, "delta": delta, "status": cell["status"],
-                "official": _official(official, spec, metric), "label": row["label"],
+                "ci_lo": ci[0], "ci_hi": ci[1], "official": _official(official, spec, metric), "label": row["label"],
                 **protocol, "metric_name": cell["metric_name"], "paper_version": row.get("version", ""),
                 "note": row.get("note", ""),
             })
@@ -181,15 +183,18 @@ def _official(record: dict | None, spec: dict, metric: str):
 
 
 def _over_seeds(cells: list[dict]) -> tuple[dict, float | None]:
-    """Mean +- sample std of a cell over training seeds; a Fail counts when every seed failed."""
+    """Mean +- sample std of a cell over training seeds; a Fail counts when every seed failed. The
+    evaluation-sample interval is the seeds' intervals averaged (when every finished seed has one)."""
     values = [c["reproduced"] for c in cells if is_number(c["reproduced"])]
     if not values:
         return cells[0], None
     mean = sum(values) / len(values)
+    cis = [c.get("ci") for c in cells if is_number(c["reproduced"])]
+    ci = [sum(c[k] for c in cis) / len(cis) for k in (0, 1)] if all(cis) else None
     std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
     failed = sum(1 for c in cells if c["reproduced"] == "Fail")
     status = f"{cells[0]['status']} (mean +- std over {len(values)} seeds" + (f", {failed} failed)" if failed else ")")
-    return {**cells[0], "reproduced": mean, "status": status}, std
+    return {**cells[0], "reproduced": mean, "status": status, "ci": ci}, std
 
 
 def _fmt(value) -> str:
@@ -198,6 +203,14 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def _noise_text(cell) -> str:
+    """' ± std' over seeds, else ' [lo, hi]' of the evaluation-sample interval, else ''."""
+    std, lo, hi = cell.get("reproduced_std"), cell.get("ci_lo"), cell.get("ci_hi")
+    if is_number(std):
+        return f" ± {_fmt(std)}"
+    return f" [{_fmt(lo)}, {_fmt(hi)}]" if is_number(lo) and is_number(hi) else ""
 
 
 def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
@@ -211,8 +224,7 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
         for _, cell in group.iterrows():
             label = spec["metrics"][cell["metric"]]["label"]
             line[f"{label} paper"] = _fmt(cell["reported"])
-            std = cell.get("reproduced_std")
-            line[f"{label} ours"] = _fmt(cell["reproduced"]) + (f" ± {_fmt(std)}" if is_number(std) else "")
+            line[f"{label} ours"] = _fmt(cell["reproduced"]) + _noise_text(cell)
             if has_official:
                 line[f"{label} official"] = _fmt(cell["official"])
         wide.append(line)

@@ -70,7 +70,8 @@ def snapshot_fid(cfg: dict, network: str | Path, num_fake: int, device="cpu", se
                            sample=generator_sampler(G, payload))
     metrics = compute_fidelity(images, cfg["dataset"]["path"], extractor=ev["extractor"], metrics=["fid"],
                                num_fake=num_fake, num_real=ev["num_real"], seed=EVAL_SEED,
-                               cache_dir=str(ensure_writable_dir(fidelity_cache(cfg["scale"]))), device=str(device))
+                               cache_dir=str(ensure_writable_dir(fidelity_cache(cfg["scale"]))), device=str(device),
+                               fid_bootstrap=0)  # only the value is used
     name, entry = next((k, v) for k, v in metrics.items() if k.startswith("fid"))
     return {"kimg": payload.get("kimg"), "fid": entry["value"], "metric": name, "network": str(network)}
 

@@ -38,7 +38,8 @@ def _fid(cfg: dict, images: np.ndarray, device) -> float:
     ev = cfg["eval"]
     out = compute_fidelity(images, cfg["dataset"]["path"], extractor=ev["extractor"], metrics=["fid"],
                            num_fake=len(images), num_real=ev["num_real"], seed=_eval_seed(),
-                           cache_dir=str(ensure_writable_dir(fidelity_cache(cfg["scale"]))), device=str(device))
+                           cache_dir=str(ensure_writable_dir(fidelity_cache(cfg["scale"]))), device=str(device),
+                           fid_bootstrap=0)  # only the value is used
     return float(next(v["value"] for v in out.values() if v["metric"] == "fid"))
 
 
