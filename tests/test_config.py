@@ -54,11 +54,21 @@ def test_paper_scale_uses_table9_values():
 def test_small_scale_compresses_schedules_by_one_ratio():
     cfg = resolve_run("r3gan", "t6-e-cifar10", "smoke")
     ratio = cfg["train"]["kimg"] / 250_000
-    for entry in cfg["schedule"].values():  # every burn-in shrinks by the same ratio
-        assert entry["kimg"] == pytest.approx(20_000 * ratio)
+    held = {"lr", "gamma", "aug_p"}  # held constant by R3GAN's small-scale recipe (tests/test_learning_gates.py)
+    for name, entry in cfg["schedule"].items():  # every other burn-in shrinks by the same ratio
+        if name not in held:
+            assert entry["kimg"] == pytest.approx(20_000 * ratio)
     assert cfg["schedule"]["ema_halflife_kimg"]["end"] == pytest.approx(5_000 * ratio)
-    # gamma follows the quadratic resolution rule: 16^2 / 32^2 of the paper's value
-    assert cfg["schedule"]["gamma"]["start"] == pytest.approx(0.05 / 4)
+
+
+def test_gamma_follows_the_scales_resolution_rule():
+    from ganrepro.config.resolve import gamma_resolution_factor
+
+    assert gamma_resolution_factor("quadratic", 16, 32) == 0.25  # the StyleGAN rule of thumb
+    assert gamma_resolution_factor("linear", 16, 256) == 1 / 16  # R3GAN's small-scale recipe
+    assert gamma_resolution_factor("none", 16, 256) == 1.0
+    cfg = resolve_run("inr_multistage", "image-ffhq", "smoke")  # no recipe: the smoke preset's quadratic rule
+    assert cfg["train"]["gamma_factor"] == pytest.approx((cfg["dataset"]["resolution"] / 256) ** 2)
 
 
 def test_schedule_entries_of_any_curve_resolve_as_data():

@@ -37,8 +37,13 @@ def test_recipe_applies_at_small_scales_only_and_experiments_keep_what_the_paper
     assert smoke["recipe"]["source"].endswith("r3gan.yaml: small_scale") and "recipe" not in paper
     assert paper["schedule"]["lr"]["start"] == 2e-4 and paper["schedule"]["lr"]["curve"] == "cosine"
     lr_rule = recipe["schedule"]["lr"]
-    assert smoke["schedule"]["lr"]["curve"] == lr_rule.get("curve", "cosine")
-    assert smoke["schedule"]["lr"]["start"] == pytest.approx(2e-4 * lr_rule["scale"])
+    assert smoke["schedule"]["lr"]["curve"] == lr_rule["curve"] == "constant"
+    assert smoke["schedule"]["lr"]["start"] == pytest.approx(lr_rule["start"])
+    # gamma: the paper's first value held, scaled linearly with resolution (CIFAR-10: 0.05 at 32 px -> 16 px)
+    assert smoke["schedule"]["gamma"] == {"curve": "constant", "start": pytest.approx(0.05 * 16 / 32),
+                                          "end": pytest.approx(0.05 * 16 / 32), "kimg": 0.0}
+    assert smoke["schedule"]["aug_p"]["start"] == 0.0 and paper["schedule"]["aug_p"]["end"] == 0.55
+    assert smoke["train"]["kimg"] == recipe["scales"]["smoke"]["kimg"]
     # Table 2, config A: the paper sets its own lr (equalized learning rate): the recipe does not touch it
     a = resolve_run("r3gan", "t2-a-stylegan2", "smoke")
     assert a["schedule"]["lr"]["start"] == 2.5e-3

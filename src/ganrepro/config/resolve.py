@@ -237,6 +237,15 @@ def resolve_optim(optim: dict) -> dict:
     return {net: {**shared, **optim.get(net, {})} for net in ("G", "D")}
 
 
+GAMMA_EXPONENT = {"none": 0, "linear": 1, "quadratic": 2}  # gamma x (resolution / paper resolution) ** exponent
+
+
+def gamma_resolution_factor(rule: str, resolution: int, paper_resolution: int) -> float:
+    """How a penalty weight moves with resolution: the StyleGAN rule of thumb is quadratic; R3GAN's small-scale
+    recipe measured linear (docs/SWEEPS.md)."""
+    return (resolution / paper_resolution) ** GAMMA_EXPONENT[rule]
+
+
 def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | None = None) -> dict:
     params = params or load_params()
     scale = params.scale(scale_name)
@@ -263,7 +272,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
     time_ratio = kimg / paper_kimg
     batch = scale["batch"] or run["batch"]
 
-    gamma_factor = (resolution / paper_res) ** 2 if scale["gamma_scaling"] == "quadratic" else 1.0
+    gamma_factor = gamma_resolution_factor(scale["gamma_scaling"], resolution, paper_res)
     schedule = resolve_schedule(run["schedule"], time_ratio=time_ratio, gamma_factor=gamma_factor)
 
     dataset = _dataset_block(params, ds_key, scale, resolution)
