@@ -20,3 +20,9 @@ def config_hash(cfg: dict, *, resumable: bool = False) -> str:
     if resumable:
         ident["train"] = {k: v for k, v in cfg["train"].items() if k not in RESUMABLE}
     return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def run_identity(cfg: dict) -> str:
+    """Hash of everything that defines the training trajectory of a run config: a run may be extended
+    (longer `kimg`) or re-ticked and still resume; any other change starts a fresh run."""
+    return config_hash(cfg, resumable=True)

@@ -4,6 +4,10 @@ A family is registered by the module that defines it (``register_family``); para
 ``model.family``. Nothing else lists families: the schema, the resolver and ``build_networks`` ask
 this registry. ``scale_knobs(model, resolution=, paper_resolution=, scale=)`` returns the architecture
 trained at a small scale (same family and mechanisms, fewer/narrower channels).
+
+A family's registering module holds only its torch-free parts (knobs, ``scale_knobs``, validation):
+resolving a run (the DAG, dvc.yaml, ``ganrepro plan``) never imports torch. ``build`` imports the
+network classes when it is called, i.e. when networks are built.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ class PipelineDAG:
         return {e for t in self.tables(paper) for e in self.table_experiments(paper, t)}
 
     def figures(self, paper: str) -> list[str]:
-        from ..reports.figures import figure_builders
+        from ..reports.figure_list import figure_builders
 
         return list(figure_builders(paper))
 

@@ -7,7 +7,7 @@ feat_dim, g_channel_base, g_channel_max, mlp_hidden, n_coarse, n_fine, camera`` 
 camera_cond_drop_p, camera_encoding``; shared ``patch_resolution``; ``g_camera_cond`` conditions G's mapping
 on the view (the paper's FFHQ setting; off as in the official configs); ``background`` (none | sphere:
 NeRF++'s inverse-sphere background field, off as in the official configs) with ``bg_width, bg_blocks,
-bg_steps, bg_start``.
+bg_steps, bg_start``. Torch-free (resolving a run imports it); ``build`` imports the networks.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from __future__ import annotations
 from ganrepro.errors import ConfigError
 from ganrepro.models.registry import capped, register_family, scaled_width
 
-from .background import PAPER_BACKGROUND
-from .discriminator import build_discriminator
-from .generator import EpiGRAFGenerator
+from .knobs import PAPER_BACKGROUND
 
 PAPER_KNOBS = dict(z_dim=512, w_dim=512, mapping_layers=2, plane_resolution=512, feat_dim=32, g_channel_base=32768,
                    g_channel_max=512, mlp_hidden=64, n_coarse=48, n_fine=48, camera="frontal",
@@ -44,6 +42,8 @@ def build(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
         raise ConfigError(f"model (family epigraf): unknown knobs {unknown}; allowed: {sorted(PAPER_KNOBS)}")
     knobs = {**PAPER_KNOBS, **knobs}
     size = dict(resolution=resolution, img_channels=img_channels, num_classes=num_classes)
+    from .generator import EpiGRAFGenerator  # torch: only when networks are built
+
     try:
         G = EpiGRAFGenerator(**size, **{g: knobs[k] for k, g in _G_KNOBS.items()})
     except ValueError as exc:
@@ -53,6 +53,8 @@ def build(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
 
 def _patch_discriminator(knobs: dict, size: dict, family: str):
     """The patch D both families share (hyper / standard / K scale-specific), from the model knobs."""
+    from .discriminator import build_discriminator  # torch: only when networks are built
+
     d_kwargs = {d: knobs[k] for k, d in _D_KNOBS.items()}
     if d_kwargs["variant"] != "multi":
         d_kwargs.pop("num_discriminators")
