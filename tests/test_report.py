@@ -87,12 +87,11 @@ def test_html_report_embeds_every_table_and_figure_byte_for_byte_grouped_with_co
         caption = entry["caption"]
         assert "at scale <strong>tiny</strong>" in caption
         if ext == "png":
-            assert entry["job_properties"]["rule"] == "figures"
+            assert entry["job_properties"]["rule"] == f"figures_{PAPER}"  # one job per paper: all its figures
             assert f"<strong>{PAPER} figures</strong>" in caption
         else:
-            assert entry["job_properties"]["rule"] == "table"
-            assert entry["job_properties"]["wildcards"] == f"paper={PAPER}, table={stem}"
-            assert f"<strong>{PAPER} / {stem}</strong>" in caption
+            assert entry["job_properties"]["rule"] == f"tables_{PAPER}"  # one job per paper: all its tables
+            assert f"<strong>{PAPER} tables</strong> (" in caption and stem in caption
         assert ast.literal_eval(entry["job_properties"]["params"].split("preset=", 1)[1]) == preset
         assert "params/scales/tiny.yaml" in caption and "{{" not in caption  # templates rendered
         for key, value in preset.items():  # the preset as an RST list, one item per key

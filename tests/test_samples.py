@@ -9,7 +9,8 @@ from PIL import Image
 
 from ganrepro.data import write_archive
 from ganrepro.models import build_networks
-from ganrepro.reports.samples import MIN_CELL_PX, PAD, _generate, latents, real_grid, sample_grid, to_uint8
+from ganrepro.reports.samples import (MIN_CELL_PX, PAD, _generate, latents, real_grid, sample_grid, sample_grid_aside,
+                                      to_uint8)
 from ganrepro.training.loop import load_generator
 
 ARCH = {"family": "r3gan", "widths": [8, 8], "expansion": 2.0, "group_size": 8, "z_dim": 8, "c_embed_dim_g": 4}
@@ -73,6 +74,23 @@ def test_same_seeds_identical_grids_other_seeds_differ(tmp_path):
     sample_grid(net, tmp_path / "c.png", seeds=range(4, 8))
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
     assert not np.array_equal(_pixels(tmp_path / "a.png"), _pixels(tmp_path / "c.png"))
+
+
+def test_grid_drawn_by_evaluation_equals_a_grid_job_and_leaves_the_global_rng_as_it_was(tmp_path):
+    """`ganrepro evaluate --samples` draws the grid first with `sample_grid_aside`: the same pixels as a
+    separate `ganrepro samples` job from the same RNG state, and what evaluation draws next is unchanged."""
+    net = _network(tmp_path / "run", num_classes=0)
+    torch.manual_seed(123)
+    sample_grid(net, tmp_path / "job.png")
+    after_plain_grid = torch.randn(4)
+    torch.manual_seed(123)
+    sample_grid_aside(net, tmp_path / "aside.png")
+    after_aside = torch.randn(4)
+    torch.manual_seed(123)
+    untouched = torch.randn(4)
+    assert np.array_equal(_pixels(tmp_path / "aside.png"), _pixels(tmp_path / "job.png"))
+    assert torch.equal(after_aside, untouched)
+    assert not torch.equal(after_plain_grid, untouched)  # building G draws from the global RNG: the restore matters
 
 
 def test_latent_of_a_seed_does_not_depend_on_the_other_seeds():

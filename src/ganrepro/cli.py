@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_args(p)
     p.add_argument("--network", default=None, help="evaluate this network.pt (e.g. an imported official "
                    "checkpoint) instead of the run's; the record goes to <experiment>@<tag>.json")
+    p.add_argument("--samples", default=None, metavar="PNG",
+                   help="also write the run's sample grid here (as `ganrepro samples` at seeds 0-7), first")
     p.add_argument("--tag", default="official", help="with --network: the record's tag (the tables read 'official')")
 
     p = sub.add_parser("import-checkpoint", help="an official checkpoint -> the project's network.pt (no official "
@@ -86,11 +88,16 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_args(p, experiment=False)
     p.add_argument("--out", default="results/tables")
     p.add_argument("--table", default=None, help="one table (default: all of the paper's tables)")
+    p.add_argument("--agreement", action="store_true",
+                   help="then the agreement of the paper's tables with the paper (as `ganrepro agreement`)")
 
     p = sub.add_parser("figures", help="regenerate a paper's figures (PNG)")
     _add_run_args(p, experiment=False)
     p.add_argument("--out", default="results/figures")
     p.add_argument("--figure", default=None, help="one figure (default: all of the paper's figures)")
+    p.add_argument("--real-samples", nargs="*", default=[], metavar="DATASET",
+                   help="also the grid of real images of these prepared datasets (as `ganrepro real-samples`, "
+                        "written where ganrepro.paths.real_grid puts them)")
 
     p = sub.add_parser("bench", help="training throughput (images/s) and peak memory per config")
     _add_run_args(p, experiment=False)
@@ -279,6 +286,12 @@ def _dispatch(args) -> int | None:
     if args.cmd == "evaluate":
         from .stages.evaluate import evaluate_network, evaluate_run
 
+        if args.samples:  # the job already holds the network: no separate samples job per run
+            from .paths import network
+            from .reports.samples import sample_grid_aside
+
+            sample_grid_aside(args.network or network(args.scale, args.paper, args.experiment), args.samples)
+            print(args.samples)
         if args.network:
             record = evaluate_network(args.paper, args.experiment, args.scale, args.network, args.tag)
         else:
@@ -308,12 +321,24 @@ def _dispatch(args) -> int | None:
 
         for path in write_tables(args.paper, args.scale, args.out, table=args.table):
             print(path)
+        if args.agreement:
+            from .reports.agreement import write_agreement
+
+            for path in write_agreement(args.paper, args.out):
+                print(path)
         return 0
     if args.cmd == "figures":
         from .reports.figures import write_figures
 
         for path in write_figures(args.paper, args.scale, args.out, figure=args.figure):
             print(path)
+        if args.real_samples:
+            from .paths import dataset_dir, real_grid as real_grid_path
+            from .reports.samples import real_grid
+
+            for ds in args.real_samples:
+                real_grid(dataset_dir(args.scale, ds), real_grid_path(args.paper, ds))
+                print(real_grid_path(args.paper, ds))
         return 0
     if args.cmd == "dag-timing":
         from pathlib import Path

@@ -1,42 +1,63 @@
-# Tables (one target per table) and figures. Both are flagged for `snakemake --report report.html`:
-# category = paper, subcategory = table (or "figures"); captions in workflow/report/ show the config.
-# The figures of a paper are its registered builders (ganrepro.papers.<paper>) plus the generic ones.
+# Tables and figures: ONE job per paper for all its tables (+ their agreement with the paper) and one for all its
+# figures (+ the real-image grids of its datasets): each `ganrepro` process pays for its start and its imports,
+# which at small scales cost more than the work. Outputs are flagged for `snakemake --report report.html`:
+# category = paper, subcategory = table (or "agreement", "figures", "samples"); captions in workflow/report/ show
+# the config. The figures of a paper are its registered builders (ganrepro.papers.<paper>) plus the generic ones.
 
 
-rule table:
-    input:
-        metrics=lambda w: PIPELINE.table_metrics(w.paper, w.table),
-        params=lambda w: PIPELINE.param_counts(w.paper),
-        cost=lambda w: PIPELINE.cost_inputs(w.paper, w.table),
-    output:
-        csv=report(paths.table("{paper}", "{table}", "csv"), caption="../report/table.rst",
-                   category="{paper}", subcategory="{table}"),
-        md=report(paths.table("{paper}", "{table}", "md"), caption="../report/table.rst",
-                  category="{paper}", subcategory="{table}"),
-        metrics=paths.table("{paper}", "{table}", "json"),  # reproduced cells as JSON (DVC metrics)
-    params:
-        scale=SCALE,
-        preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
-    threads: THREADS
-    log:
-        "logs/tables/{paper}/{table}.log",
-    shell:
-        "OMP_NUM_THREADS={threads} ganrepro tables --paper {wildcards.paper} --scale {params.scale} --table {wildcards.table} > {log} 2>&1"
+def _table_reports(paper):
+    out = []
+    for table in PIPELINE.tables(paper):
+        csv, md, json = PIPELINE.table_files(paper, table)
+        out += [report(f, caption="../report/table.rst", category=paper, subcategory=table) for f in (csv, md)]
+        out.append(json)  # reproduced cells as JSON (DVC metrics)
+    return out + [report(f, caption="../report/agreement.rst", category=paper, subcategory="agreement")
+                  for f in PIPELINE.agreement_files(paper)]
 
 
-rule figures:
-    input:
-        lambda w: PIPELINE.figure_inputs(w.paper),
-    output:
-        report(paths.figure("{paper}", "{fig}"), caption="../report/figure.rst", category="{paper}",
-               subcategory="figures"),
-    wildcard_constraints:
-        fig="|".join(sorted({f for p in PIPELINE.papers for f in PIPELINE.figures(p)})),
-    params:
-        scale=SCALE,
-        preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
-    threads: THREADS
-    log:
-        "logs/figures/{paper}/{fig}.log",
-    shell:
-        "OMP_NUM_THREADS={threads} ganrepro figures --paper {wildcards.paper} --scale {params.scale} --figure {wildcards.fig} > {log} 2>&1"
+def _figure_reports(paper):
+    return ([report(f, caption="../report/figure.rst", category=paper, subcategory="figures")
+             for f in PIPELINE.figure_files(paper)]
+            + [report(f, caption="../report/real_samples.rst", category=paper, subcategory="samples")
+               for f in PIPELINE.real_grids(paper)])
+
+
+for _paper in PIPELINE.papers:
+
+    rule:
+        name:
+            f"tables_{_paper}"
+        input:
+            PIPELINE.tables_inputs(_paper),
+        output:
+            _table_reports(_paper),
+        params:
+            paper=_paper,
+            tables=", ".join(PIPELINE.tables(_paper)),
+            scale=SCALE,
+            preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
+        threads: THREADS
+        log:
+            f"logs/tables/{_paper}.log",
+        shell:
+            "OMP_NUM_THREADS={threads} ganrepro tables --paper {params.paper} --scale {params.scale} --agreement"
+            " > {log} 2>&1"
+
+    rule:
+        name:
+            f"figures_{_paper}"
+        input:
+            PIPELINE.figures_inputs(_paper),
+        output:
+            _figure_reports(_paper),
+        params:
+            paper=_paper,
+            datasets=" ".join(PIPELINE.paper_datasets(_paper)),
+            scale=SCALE,
+            preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
+        threads: THREADS
+        log:
+            f"logs/figures/{_paper}.log",
+        shell:
+            "OMP_NUM_THREADS={threads} ganrepro figures --paper {params.paper} --scale {params.scale}"
+            " --real-samples {params.datasets} > {log} 2>&1"

@@ -33,6 +33,13 @@ def register_importer(family: str, rules: Callable) -> None:
 
 
 def importer_rules(family: str) -> Callable:
+    if family not in _IMPORTERS:  # a family names the module of its official names (imported only here)
+        import importlib
+
+        from ganrepro.models.registry import get_family
+
+        if get_family(family).checkpoint_rules:
+            importlib.import_module(get_family(family).checkpoint_rules)
     if family not in _IMPORTERS:
         raise CheckpointError(f"no checkpoint import is defined for model family {family!r}; families with one: "
                               f"{sorted(_IMPORTERS)}. Pick an experiment of a paper whose official code released "

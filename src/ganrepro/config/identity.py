@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-NOT_TRAINING = frozenset({"paths", "tables", "resources", "eval"})
+NOT_TRAINING = frozenset({"paths", "tables", "resources", "eval",
+                          "recipe"})  # the recipe's effects are in schedule/model/train; its prose is not training
 RESUMABLE = frozenset({"kimg", "paper_kimg", "tick_kimg", "snapshot_ticks"})  # under `train`
 
 
@@ -20,3 +21,9 @@ def config_hash(cfg: dict, *, resumable: bool = False) -> str:
     if resumable:
         ident["train"] = {k: v for k, v in cfg["train"].items() if k not in RESUMABLE}
     return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def run_identity(cfg: dict) -> str:
+    """Hash of everything that defines the training trajectory of a run config: a run may be extended
+    (longer `kimg`) or re-ticked and still resume; any other change starts a fresh run."""
+    return config_hash(cfg, resumable=True)

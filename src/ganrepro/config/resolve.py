@@ -4,6 +4,9 @@ Order: experiment-registry defaults <- preset (the paper's hyperparameters) <- e
 The scale shrinks resolution, widths, batch and duration and compresses every schedule by the same
 ratio; it never switches a mechanism off. The paper-scale architecture is kept beside the trained one
 so that parameter counts can always be reported at the paper's widths.
+
+Torch-free: the DAG resolves every run when the Snakefile is parsed. Model families and objectives
+are looked up by name (their registering modules hold only knobs and validation).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 from .. import paths
 from ..errors import ConfigError
 from ..models.registry import get_family
-from ..objectives import get_objective, import_modules
+from ..objectives import check_objective, import_modules
+from .identity import run_identity
 from .load import Params, load_params
 from .merge import deep_merge
 
@@ -289,7 +293,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
         pr_extractor = {"kind": "vgg16", "weights": None, "tag": "vgg16"}  # as in the StyleGAN/R3GAN code
 
     import_modules(reg.get("modules", []))
-    get_objective(run["objective"])  # fails here, naming the objective, if it is not registered
+    check_objective(run["objective"])  # fails here, naming the objective, if it is not registered
     run_dir = paths.run_dir(scale_name, paper, experiment)
     init_from = None
     if run.get("init_from"):
@@ -378,8 +382,6 @@ def _batch_gpu(run: dict, batch: int, scale: dict) -> int | None:
 
 def _init_identity(params: Params, paper: str, experiment: str, scale_name: str) -> str:
     """The identity of the run a stage starts from: part of this run's identity (a changed predecessor reruns it)."""
-    from ..training.state import run_identity
-
     return run_identity(resolve_run(paper, experiment, scale_name, params))
 
 

@@ -7,12 +7,20 @@ StyleGAN2 generators with a mapping network also have ``G.mapping(z, c, truncati
 ``G.num_ws`` and ``G.synthesis(ws, noise_mode)``, and say so with ``G.style_mixing_capable``.
 Built-in families: ``stylegan2`` (R3GAN configs A, B) and ``r3gan`` (configs D, E), in ``builtin.py``;
 a paper's own families register from its modules.
+
+Importing this package does not import torch (the DAG resolves runs through ``registry``); the
+network modules are imported by a family's ``build``.
 """
 
-from torch import nn
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .arch import DEFAULTS
 from .registry import FAMILIES, get_family, register_family
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def build_networks(arch: dict, *, resolution: int, img_channels: int, num_classes: int):

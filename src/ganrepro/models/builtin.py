@@ -1,4 +1,7 @@
-"""The two built-in families: StyleGAN2 (R3GAN configs A, B) and R3GAN's ResNets (configs D, E)."""
+"""The two built-in families: StyleGAN2 (R3GAN configs A, B) and R3GAN's ResNets (configs D, E).
+
+Torch-free: the network modules are imported when ``build_*`` is called (networks are built).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,26 @@ import math
 
 from ..errors import ConfigError
 from .arch import resolve_arch, split_knobs
-from .r3gan import R3GANDiscriminator, R3GANGenerator
 from .registry import capped, register_family, scaled_width, stages_for
-from .stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
 
 
-def _builder(generator_cls, discriminator_cls):
-    def build(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
-        family, knobs = resolve_arch(arch, resolution=resolution, img_channels=img_channels, num_classes=num_classes)
-        g_kwargs, d_kwargs = split_knobs(family, knobs)
-        size = dict(resolution=resolution, img_channels=img_channels, num_classes=num_classes)
-        return generator_cls(**size, **g_kwargs), discriminator_cls(**size, **d_kwargs)
-    return build
+def _build(generator_cls, discriminator_cls, arch: dict, *, resolution: int, img_channels: int, num_classes: int):
+    family, knobs = resolve_arch(arch, resolution=resolution, img_channels=img_channels, num_classes=num_classes)
+    g_kwargs, d_kwargs = split_knobs(family, knobs)
+    size = dict(resolution=resolution, img_channels=img_channels, num_classes=num_classes)
+    return generator_cls(**size, **g_kwargs), discriminator_cls(**size, **d_kwargs)
+
+
+def build_stylegan2(arch: dict, **size):
+    from .stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
+
+    return _build(StyleGAN2Generator, StyleGAN2Discriminator, arch, **size)
+
+
+def build_r3gan(arch: dict, **size):
+    from .r3gan import R3GANDiscriminator, R3GANGenerator
+
+    return _build(R3GANGenerator, R3GANDiscriminator, arch, **size)
 
 
 def scale_r3gan(model: dict, *, resolution: int, paper_resolution: int, scale: dict) -> dict:
@@ -49,7 +60,6 @@ def scale_stylegan2(model: dict, *, resolution: int, paper_resolution: int, scal
     return m
 
 
-register_family("stylegan2", build=_builder(StyleGAN2Generator, StyleGAN2Discriminator), scale_knobs=scale_stylegan2)
-register_family("r3gan", build=_builder(R3GANGenerator, R3GANDiscriminator), scale_knobs=scale_r3gan)
-
-from . import official  # noqa: E402,F401  (registers the official checkpoint names of both families)
+register_family("stylegan2", build=build_stylegan2, scale_knobs=scale_stylegan2,
+                checkpoint_rules="ganrepro.models.official")
+register_family("r3gan", build=build_r3gan, scale_knobs=scale_r3gan, checkpoint_rules="ganrepro.models.official")

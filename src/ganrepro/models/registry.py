@@ -4,6 +4,10 @@ A family is registered by the module that defines it (``register_family``); para
 ``model.family``. Nothing else lists families: the schema, the resolver and ``build_networks`` ask
 this registry. ``scale_knobs(model, resolution=, paper_resolution=, scale=)`` returns the architecture
 trained at a small scale (same family and mechanisms, fewer/narrower channels).
+
+A family's registering module holds only its torch-free parts (knobs, ``scale_knobs``, validation):
+resolving a run (the DAG, dvc.yaml, ``ganrepro plan``) never imports torch. ``build`` imports the
+network classes when it is called, i.e. when networks are built.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class Family:
     build: Callable[..., tuple]          # build(arch, *, resolution, img_channels, num_classes) -> (G, D)
     scale_knobs: Callable[..., dict]     # scale_knobs(model, *, resolution, paper_resolution, scale) -> model
     module: str = ""
+    checkpoint_rules: str = ""           # module registering the official checkpoint names (imported on use)
 
 
 FAMILIES: dict[str, Family] = {}
@@ -31,8 +36,8 @@ FAMILIES: dict[str, Family] = {}
 _BUILTIN = ("ganrepro.models.builtin",)
 
 
-def register_family(name: str, *, build, scale_knobs) -> None:
-    FAMILIES[name] = Family(name, build, scale_knobs, build.__module__)
+def register_family(name: str, *, build, scale_knobs, checkpoint_rules: str = "") -> None:
+    FAMILIES[name] = Family(name, build, scale_knobs, build.__module__, checkpoint_rules)
 
 
 def _import_papers() -> None:

@@ -6,8 +6,12 @@ A paper registers its objective from its own module::
     @register("epigraf")
     class EpiGRAFObjective(Objective): ...
 
-``get_objective(name)`` imports ``ganrepro.papers.<name>`` (or any module a params file lists under
-``modules:``) before looking the name up, so nothing outside the paper's own files names it.
+and declares it, torch-free, from its package (``declare("epigraf", "ganrepro.papers.epigraf.objective")``),
+so that resolving a run (the DAG, dvc.yaml) checks the name without importing torch: ``check_objective``
+imports ``ganrepro.papers.<name>`` (or any module a params file lists under ``modules:``) and looks the
+name up; ``get_objective`` also imports the declared module (torch), when training or evaluation starts.
+The base classes (``Objective``, ``Phase``, ``Nets``, ``take``, ``lazy_ratio``) live in ``base.py``;
+importing them from here loads it on first access.
 """
 
 from __future__ import annotations
@@ -15,17 +19,22 @@ from __future__ import annotations
 import importlib
 
 from ..errors import ConfigError
-from .base import Nets, Objective, Phase, lazy_ratio, take
 
-_REGISTRY: dict[str, type[Objective]] = {}
+_REGISTRY: dict[str, type] = {}
+_DECLARED: dict[str, str] = {"r3gan": "ganrepro.objectives.r3gan"}  # name -> the module that registers it
 
 
 def register(name: str):
-    def deco(cls: type[Objective]) -> type[Objective]:
+    def deco(cls: type) -> type:
         _REGISTRY[name] = cls
         cls.name = name
         return cls
     return deco
+
+
+def declare(name: str, module: str) -> None:
+    """Objective ``name`` is registered by importing ``module`` (imported by ``get_objective`` only)."""
+    _DECLARED[name] = module
 
 
 def import_modules(modules: list[str] | tuple[str, ...]) -> None:
@@ -38,31 +47,52 @@ def import_modules(modules: list[str] | tuple[str, ...]) -> None:
                               f"Is it on PYTHONPATH?") from exc
 
 
-def get_objective(name: str) -> type[Objective]:
-    if name not in _REGISTRY:
+def _known(name: str) -> bool:
+    return name in _REGISTRY or name in _DECLARED
+
+
+def check_objective(name: str) -> None:
+    """Raise ConfigError, naming the objective, unless it is registered or declared (torch-free)."""
+    if not _known(name):
         try:
             importlib.import_module(f"ganrepro.papers.{name}")
         except ModuleNotFoundError:
             pass
-    if name not in _REGISTRY:  # a plug-in module a paper's params list under `modules:`
+    if not _known(name):  # a plug-in module a paper's params list under `modules:`
         from ..config.load import load_params
 
         for reg in load_params().experiments.values():
             import_modules(reg.get("modules", []))
-    if name not in _REGISTRY:
-        raise ConfigError(f"unknown objective {name!r}; registered: {', '.join(sorted(_REGISTRY))}. "
+    if not _known(name):
+        known = sorted(set(_REGISTRY) | set(_DECLARED))
+        raise ConfigError(f"unknown objective {name!r}; registered: {', '.join(known)}. "
                           f"Register it with @ganrepro.objectives.register({name!r}) in the paper's module.")
+
+
+def get_objective(name: str) -> type:
+    check_objective(name)
+    if name not in _REGISTRY:
+        importlib.import_module(_DECLARED[name])
+    if name not in _REGISTRY:
+        raise ConfigError(f"objective {name!r} is declared in {_DECLARED[name]}, but importing it registered no "
+                          f"class: decorate the class with @ganrepro.objectives.register({name!r}).")
     return _REGISTRY[name]
 
 
-def objective_for(cfg: dict) -> type[Objective]:
+def objective_for(cfg: dict) -> type:
     """The class that trains a resolved config: its ``objective:``, and the step structure it selects."""
     return get_objective(cfg["objective"]).for_config(cfg)
 
 
-from . import r3gan as _r3gan  # noqa: E402  (registers the worked example)
+_BASE = ("Nets", "Objective", "Phase", "lazy_ratio", "take")
 
-register("r3gan")(_r3gan.R3GANObjective)
 
-__all__ = ["Nets", "Objective", "Phase", "get_objective", "import_modules", "lazy_ratio", "objective_for",
-           "register", "take"]
+def __getattr__(name: str):
+    if name in _BASE:  # torch: loaded when a paper's objective or the loop asks for it
+        from . import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [*_BASE, "check_objective", "declare", "get_objective", "import_modules", "objective_for", "register"]

@@ -20,6 +20,7 @@ import random
 import torch
 
 from ..losses import d_loss, g_loss, gradient_sq_norm
+from . import register
 from .adversarial import PL_INTERVAL, AdversarialObjective, has_mapping
 from .base import Objective, Phase
 
@@ -36,6 +37,7 @@ def generate(G, z, c, style_mixing: float = 0.0) -> tuple[torch.Tensor, torch.Te
     return G.synthesis(ws), ws
 
 
+@register("r3gan")
 class R3GANObjective(AdversarialObjective):
     name = "r3gan"
     streams = 2  # D's reals, and the reals paired with G's fakes (RpGAN)

@@ -84,12 +84,8 @@ class PipelineDAG:
         from_rows = [v for e in from_rows for v in seed_variants(e, seeds)]
         return sorted(set(from_rows) | set(from_exps))
 
-    def evaluated_experiments(self, paper: str) -> set[str]:
-        """The runs some table reads (an intermediate stage of a multi-stage schedule is only trained)."""
-        return {e for t in self.tables(paper) for e in self.table_experiments(paper, t)}
-
     def figures(self, paper: str) -> list[str]:
-        from ..reports.figures import figure_builders
+        from ..reports.figure_list import figure_builders
 
         return list(figure_builders(paper))
 
@@ -158,11 +154,38 @@ class PipelineDAG:
 
     def sample_files(self, paper: str) -> list[str]:
         """A sample grid per trained run and a grid of real images per dataset it trains on."""
-        runs = [paths.sample_grid(paper, e) for e in self.experiments(paper)]
-        return runs + [paths.real_grid(paper, d) for d in self.paper_datasets(paper)]
+        return [self.sample_grid(paper, e) for e in self.experiments(paper)] + self.real_grids(paper)
+
+    def sample_grid(self, paper: str, experiment: str) -> str:
+        return paths.sample_grid(paper, experiment)
+
+    def real_grids(self, paper: str) -> list[str]:
+        return [paths.real_grid(paper, d) for d in self.paper_datasets(paper)]
 
     def agreement_files(self, paper: str) -> list[str]:
         return [paths.table(paper, "agreement", ext) for ext in ("csv", "md")]
+
+    # --- the per-paper jobs: fewer, fatter jobs (each `ganrepro` process pays for its start and imports) ----
+    def evaluate_outputs(self, paper: str, experiment: str) -> list[str]:
+        """Evaluation holds the network: it also draws the run's sample grid (every run is evaluated)."""
+        return [self.metrics(paper, experiment), self.sample_grid(paper, experiment)]
+
+    def tables_inputs(self, paper: str) -> list[str]:
+        """All of a paper's tables in one job: every table's metrics, the parameter counts, the cost benchmark."""
+        metrics = [m for t in self.tables(paper) for m in self.table_metrics(paper, t)]
+        cost = [c for t in self.tables(paper) for c in self.cost_inputs(paper, t)]
+        return list(dict.fromkeys(metrics + [self.param_counts(paper)] + cost))
+
+    def tables_outputs(self, paper: str) -> list[str]:
+        """Every table (CSV, markdown, JSON) and the agreement of the tables with the paper."""
+        return [f for t in self.tables(paper) for f in self.table_files(paper, t)] + self.agreement_files(paper)
+
+    def figures_inputs(self, paper: str) -> list[str]:
+        """All of a paper's figures and its real-image grids in one job: runs' results, instruments, datasets."""
+        return self.figure_inputs(paper) + [self.dataset_manifest(d) for d in self.paper_datasets(paper)]
+
+    def figures_outputs(self, paper: str) -> list[str]:
+        return self.figure_files(paper) + self.real_grids(paper)
 
     OVERVIEW = f"{paths.RESULTS}/README.md"
 

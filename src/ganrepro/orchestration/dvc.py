@@ -37,7 +37,6 @@ from pathlib import Path
 import yaml
 
 from ..config.load import read_yaml
-from ..paths import real_grid, sample_grid
 from .dag import PipelineDAG
 
 # Keys of params/scales/<scale>.yaml each kind of stage depends on. tests/test_dvc.py perturbs every key
@@ -47,7 +46,8 @@ SCALE_KEYS = {  # `threads` everywhere: the intra-op thread count changes floati
     "train-extractor": ["resolution", "dataset.extractor_count", "extractor", "threads"],
     "train-digit-classifier": ["resolution", "digit_classifier", "threads"],
     "train": ["device", "data", "resolution", "width_divisor", "min_width", "z_dim_max", "batch", "kimg",
-              "tick_kimg", "snapshot_ticks", "gamma_scaling", "dataset.count", "threads", "learning_kimg"],
+              "tick_kimg", "snapshot_ticks", "gamma_scaling", "dataset.count", "threads", "learning_kimg",
+              "small_scale_recipe"],
     "evaluate": ["device", "data", "resolution", "extractor.kind", "eval", "threads"],
     "cost-bench": ["threads"],  # the benchmark's own sizes are in params/experiments/<paper>.yaml cost_bench
 }
@@ -61,7 +61,7 @@ ENTRY_MODULES = {
     "evaluate": "ganrepro.stages.evaluate",
     "count-params": "ganrepro.stages.params_count",
     "cost-bench": "ganrepro.stages.cost_bench",
-    "table": "ganrepro.reports.tables",
+    "tables": "ganrepro.reports.tables",
     "figures": "ganrepro.reports.figures",
     "samples": "ganrepro.reports.samples",
     "agreement": "ganrepro.reports.agreement",
@@ -88,6 +88,11 @@ def _default_papers():
     """workflow/config.yaml's `papers` (normally "all": every file in params/experiments/)."""
     cfg = _repo_root() / "workflow" / "config.yaml"
     return read_yaml(cfg)["papers"] if cfg.is_file() else "all"
+
+
+def _code(*modules: str) -> list[str]:
+    """The source the stage's command runs: the import closures of its modules (in order, once each)."""
+    return list(dict.fromkeys(d for m in modules for d in code_deps(m)))
 
 
 def _paper_deps(paper: str) -> list[str]:
@@ -195,7 +200,8 @@ def _run_params(dag: PipelineDAG, paper: str, exp: str, kind: str) -> list[dict]
     reg = dag.params.experiments[paper]
     preset = reg["experiments"][exp]["preset"]
     return [
-        {f"params/experiments/{paper}.yaml": ["defaults", f"presets.{preset}", f"experiments.{exp}"]},
+        {f"params/experiments/{paper}.yaml": ["defaults", f"presets.{preset}", f"experiments.{exp}"]
+         + (["small_scale"] if reg.get("small_scale") else [])},
         {"params/datasets.yaml": [f"datasets.{dag.run(paper, exp)['dataset']['key']}"]},
         _scale_params(dag.scale, kind),
     ]
@@ -247,18 +253,18 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
             "params": _run_params(dag, paper, exp, "train"),
             "outs": [_out(paths["network"], persist=True), _out(paths["result"], persist=True)],
         }
-    for (paper, exp), cfg in dag.runs.items():
-        if exp not in dag.evaluated_experiments(paper):  # e.g. an intermediate training stage
-            continue
+    for (paper, exp), cfg in dag.runs.items():  # every run: the overview's learning gates read its metrics
         paths = cfg["paths"]
+        metrics, grid = dag.evaluate_outputs(paper, exp)
         stages[f"evaluate_{paper}_{exp}"] = {
-            "desc": f"evaluate {paper}/{exp} at scale {scale}",
-            "cmd": f"{ENV} ganrepro evaluate --paper {paper} --experiment {exp} --scale {scale}",
+            "desc": f"evaluate {paper}/{exp} at scale {scale}; its sample grid (fixed seeds)",
+            "cmd": f"{ENV} ganrepro evaluate --paper {paper} --experiment {exp} --scale {scale} --samples {grid}",
             "deps": [paths["network"], paths["result"], *dag.instruments(paper, exp),
-                     dag.dataset_manifest(cfg["dataset"]["key"])] + code_deps(ENTRY_MODULES["evaluate"])
-            + _paper_deps(paper),
+                     dag.dataset_manifest(cfg["dataset"]["key"])]
+            + _code(ENTRY_MODULES["evaluate"], ENTRY_MODULES["samples"]) + _paper_deps(paper),
             "params": _run_params(dag, paper, exp, "evaluate"),
-            "outs": [_out(paths["metrics"])],
+            "outs": [_out(metrics)],
+            "plots": [_out(grid)],
         }
 
     for paper in dag.papers:
@@ -282,48 +288,24 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
                            _scale_params(scale, "cost-bench")],
                 "outs": [_out(cost)],
             }
-        for table in dag.tables(paper):
-            files = dag.table_files(paper, table)
-            metrics = [f for f in files if f.endswith(".json")]
-            stages[f"table_{paper}_{table}"] = {
-                "desc": f"{paper} {table} at scale {scale}: reproduced beside reported",
-                "cmd": f"{ENV} ganrepro tables --paper {paper} --scale {scale} --table {table}",
-                "deps": dag.table_metrics(paper, table) + [counts] + dag.cost_inputs(paper, table)
-                + code_deps(ENTRY_MODULES["table"])
-                + _paper_deps(paper),
-                "params": [{f"params/reported/{paper}.yaml": [f"tables.{table}"]}],
-                "outs": [_out(f) for f in files if f not in metrics],
-                **({"metrics": [_out(f) for f in metrics]} if metrics else {}),
-            }
-        for fig in dag.figures(paper):
-            stages[f"figures_{paper}_{fig}"] = {
-                "desc": f"{paper} figure {fig} at scale {scale}",
-                "cmd": f"{ENV} ganrepro figures --paper {paper} --scale {scale} --figure {fig}",
-                "deps": dag.figure_inputs(paper) + code_deps(ENTRY_MODULES["figures"]) + _paper_deps(paper),
-                "plots": [_out(dag.figure_file(paper, fig))],
-            }
-        for exp in dag.experiments(paper):
-            out = sample_grid(paper, exp)
-            stages[f"samples_{paper}_{exp}"] = {
-                "desc": f"sample grid of {paper}/{exp} (fixed seeds)",
-                "cmd": f"{ENV} ganrepro samples --network {dag.network(paper, exp)} --out {out}",
-                "deps": [dag.network(paper, exp), dag.result(paper, exp)] + code_deps(ENTRY_MODULES["samples"])
-                + _paper_deps(paper),
-                "plots": [_out(out)],
-            }
-        for ds in dag.paper_datasets(paper):
-            out = real_grid(paper, ds)
-            stages[f"real-samples_{paper}_{ds}"] = {
-                "desc": f"real images of {ds} beside {paper}'s samples",
-                "cmd": f"{ENV} ganrepro real-samples --dataset-dir data/{scale}/{ds} --out {out}",
-                "deps": [dag.dataset_manifest(ds)] + code_deps(ENTRY_MODULES["samples"]),
-                "plots": [_out(out)],
-            }
-        stages[f"agreement_{paper}"] = {
-            "desc": f"{paper}: rank agreement of every table with the paper",
-            "cmd": f"{ENV} ganrepro agreement --paper {paper}",
-            "deps": [dag.table_files(paper, t)[0] for t in dag.tables(paper)] + code_deps(ENTRY_MODULES["agreement"]),
-            "outs": [_out(f) for f in dag.agreement_files(paper)],
+        outs = dag.tables_outputs(paper)
+        metrics = [f for f in outs if f.endswith(".json")]
+        stages[f"tables_{paper}"] = {
+            "desc": f"{paper}: every table at scale {scale}, reproduced beside reported, and their agreement",
+            "cmd": f"{ENV} ganrepro tables --paper {paper} --scale {scale} --agreement",
+            "deps": dag.tables_inputs(paper) + _code(ENTRY_MODULES["tables"], ENTRY_MODULES["agreement"])
+            + _paper_deps(paper),
+            "params": [{f"params/reported/{paper}.yaml": [f"tables.{t}" for t in dag.tables(paper)]}],
+            "outs": [_out(f) for f in outs if f not in metrics],
+            **({"metrics": [_out(f) for f in metrics]} if metrics else {}),
+        }
+        datasets = " ".join(dag.paper_datasets(paper))
+        stages[f"figures_{paper}"] = {
+            "desc": f"{paper}: every figure at scale {scale} and the real-image grids of its datasets",
+            "cmd": f"{ENV} ganrepro figures --paper {paper} --scale {scale} --real-samples {datasets}",
+            "deps": dag.figures_inputs(paper) + _code(ENTRY_MODULES["figures"], ENTRY_MODULES["samples"])
+            + _paper_deps(paper),
+            "plots": [_out(f) for f in dag.figures_outputs(paper)],
         }
     stages["overview"] = {
         "desc": "results/README.md: where the reproduction stands, per paper and table",
@@ -351,8 +333,8 @@ def render_dvc_yaml(scale: str | None = None, papers: tuple[str, ...] | None = N
         f"# GENERATED by `ganrepro dvc-yaml --scale {scale}` from params/ (the Snakefile's DAG,\n"
         "# ganrepro.orchestration.dag). Do not edit: change params/ and regenerate; tests check it is current.\n"
         "#   dvc repro                      every table and figure at this scale\n"
-        "#   dvc repro table_r3gan_table1   one table and what it needs\n"
-        f"#   dvc exp run -S params/scales/{scale}.yaml:kimg=12.8 train_r3gan_t1-gan-r1\n"
+        "#   dvc repro tables_r3gan         a paper's tables and what they need\n"
+        f"#   dvc exp run -S params/scales/{scale}.yaml:kimg=12.8 train_inr_multistage_image-ffhq\n"
         "#   ganrepro dvc-yaml --scale tiny other scale: regenerates this file (one scale per workspace)\n"
         f"# scale: {scale}\n"
     )

@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from ..config import resolve_run
+from ..config.identity import config_hash
 from ..errors import ConfigError
 from .ablate import _check_inputs, apply_override
 
@@ -48,7 +49,8 @@ def cell_config(base: dict, sets: list[str], seed_offset: int, work: Path) -> di
         cfg = apply_override(cfg, assignment)
     cfg = copy.deepcopy(cfg)
     cfg["seed"] = int(base["seed"]) + int(seed_offset)
-    tag = hashlib.sha1(json.dumps([sets, seed_offset]).encode()).hexdigest()[:10]
+    # the base config's hash too: after a params change the same command trains afresh, never reuses a cell
+    tag = hashlib.sha1(json.dumps([sets, seed_offset, config_hash(base)]).encode()).hexdigest()[:10]
     d = work / tag
     cfg["paths"] = {"run_dir": str(d), "network": str(d / "network.pt"),
                     "result": str(d / "result.json"), "metrics": str(d / "metrics.json")}

@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..config import list_experiments, resolve_run  # noqa: E402
+from .figure_list import figure_builders  # noqa: E402
 from ..training.stats import read_stats  # noqa: E402
 from ..provenance import provenance  # noqa: E402
 from ..utils_io import atomic_write, read_json  # noqa: E402
@@ -53,18 +54,6 @@ def training_curves(paper: str, scale: str, out: Path) -> Path:
     grid.set_titles("{col_name}", size=8)
     grid.figure.suptitle(f"{paper}: D and G losses per run (scale '{scale}')", y=1.02)
     return save_png(grid.figure, out / paper / "training_curves.png")
-
-
-GENERIC_FIGURES = {"training_curves": training_curves}
-
-
-def figure_builders(paper: str) -> dict:
-    """Figure name -> builder: the paper's own (registered in ganrepro.papers.<paper>) + the generic ones."""
-    from ..config import load_params
-    from ..papers import hooks
-
-    modules = load_params().experiments[paper].get("modules", [])
-    return {**hooks(paper, modules).figures, **GENERIC_FIGURES}
 
 
 def write_figures(paper: str, scale: str, out: str = "results/figures", figure: str | None = None) -> list[Path]:

@@ -97,6 +97,9 @@ def _fmt(v) -> str:
 
 def gates_section(paper: str, scale: str, params=None) -> list[str]:
     """Markdown lines for the overview: the metric gates, then a summary and the runs below the index gate."""
+    params = params or load_params()
+    if not params.scale(scale).get("small_scale_recipe"):
+        return []  # the gates ask whether small scales learn; the paper scale is judged by its tables
     metric_rows, index_rows = metric_gates(paper, scale, params), index_gates(paper, scale, params)
     if not metric_rows and not index_rows:
         return []

@@ -194,6 +194,14 @@ def sample_grid(network_path: str | Path, out_png: str | Path, *, seeds=DEFAULT_
     return grid
 
 
+def sample_grid_aside(network_path: str | Path, out_png: str | Path) -> Grid:
+    """``sample_grid`` at the default seeds inside a job that does more (evaluation): torch's global RNG
+    (EpiGRAF's cameras, generator noise) is restored afterwards, so what runs next draws what it draws
+    without the grid; drawn first in a process, the grid equals a separate ``ganrepro samples`` job's."""
+    with torch.random.fork_rng(devices=[]):
+        return sample_grid(network_path, out_png)
+
+
 def _fill_rows(flat: np.ndarray, cols: int | None) -> np.ndarray:
     """[N, C, H, W] -> [rows, cols, C, H, W], row-major (default: rows of ``MAX_COLS``); the last row is
     padded with white cells."""

@@ -159,7 +159,10 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
 def _learning(cfg: dict, metrics: dict, network: str, device) -> dict:
     """The run's learning index (stages/learning_index.py) from the FID of the evaluated network; a modes
     run, which reports no FID, gets one with the same protocol for it."""
-    from .learning_index import learning_record
+    from .learning_index import applies, learning_record
+
+    if not applies(cfg):
+        return {"skipped": "real data has no held-out split: the learning index is a small-scale instrument"}
 
     fid = next(((k, v["value"]) for k, v in metrics.items() if v.get("metric") == "fid"), None)
     if fid is None:
@@ -209,8 +212,9 @@ def _check_instruments(cfg: dict) -> None:
     if ev["kind"] == "modes":
         _load_checked(ev["digit_classifier"], "digit classifier", f"`ganrepro train-digit-classifier --scale {scale}`",
                       load_digit_classifier)
-        return
-    for spec in (ev["extractor"], ev["pr_extractor"]):
+    # a modes run needs the feature extractor too where its learning index is measured (a FID)
+    extractors = (ev["extractor"], ev["pr_extractor"]) if ev["kind"] != "modes" else (ev["extractor"],)
+    for spec in extractors:
         if spec is not None and spec.get("weights"):
             _load_checked(spec["weights"], "feature extractor", f"`ganrepro train-extractor --scale {scale}`",
                           lambda _p, s=spec: resolve_extractor(s))

@@ -3,14 +3,17 @@
     index = (ln FID_init - ln FID_run) / (ln FID_init - ln FID_real)
 
 * ``FID_init``: the run's own generator at initialisation (its seed, its architecture, untrained),
-  sampled and scored exactly as the trained one (same extractor, fakes, reals, seeds);
+  sampled and scored exactly as the trained one (same extractor, fakes, reals, seeds). A staged run that
+  starts from a previous stage (``init_from``) is one training split in stages: its untrained end is
+  the random initialisation too, so the index credits the whole chain;
 * ``FID_real``: the ceiling, held-out real images scored against the training images with the same
   extractor and counts. Embedded stand-ins draw the held-out images from their generator with another
-  seed (never seen in training); real data has no held-out split, so a subset of the training set
-  stands in and the record says ``train-subset`` (a ceiling a little too good: the index errs low).
+  seed (never seen in training). Real data (paper scale) has no held-out split: the index is not
+  computed there (``applies``); ``heldout_images`` falls back to a training subset (``train-subset``)
+  only when called directly.
 
 0 is the untrained generator, 1 is as close to the data as real images are; the learning gate
-(params ``learning_gate``) asks for at least 0.6 of every run the paper reports as trainable.
+(params ``learning_gates: index_min``) asks for at least 0.6 of every run the paper reports as trainable.
 The ceiling depends only on the dataset and the protocol, so it is cached beside the real statistics.
 """
 
@@ -83,7 +86,10 @@ def ceiling_fid(cfg: dict, device="cpu") -> tuple[float, str]:
     """(FID of held-out real images against the training images, their source), cached per protocol."""
     ev, ds = cfg["eval"], cfg["dataset"]
     key = json.dumps({"spec": ds.get("spec"), "path": ds["path"], "extractor": ev["extractor"],
-                      "num_fake": ev["num_fake"], "num_real": ev["num_real"], "v": 1}, sort_keys=True)
+                      "weights_sha256": _file_sha(ev["extractor"].get("weights")),  # a retrained extractor
+                      "data_sha256": _file_sha(Path(ds["path"]) / "manifest.json"),  # re-prepared data
+                      "num_fake": ev["num_fake"], "num_real": ev["num_real"], "eval_seed": _eval_seed(),
+                      "heldout_seed_offset": HELDOUT_SEED_OFFSET, "v": 2}, sort_keys=True)
     cache = Path(ensure_writable_dir(fidelity_cache(cfg["scale"]))) / (
         f"ceiling-{ds['key']}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json")
     if cache.is_file():
@@ -93,6 +99,19 @@ def ceiling_fid(cfg: dict, device="cpu") -> tuple[float, str]:
     fid = _fid(cfg, images, device)
     atomic_write(cache, lambda tmp: Path(tmp).write_text(json.dumps({"fid": fid, "source": source, "key": key})))
     return fid, source
+
+
+def _file_sha(path) -> str | None:
+    """sha256 of a file's bytes (None when there is no such file, e.g. Inception's built-in weights)."""
+    if not path or not Path(path).is_file():
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def applies(cfg: dict) -> bool:
+    """The index needs held-out real images: embedded stand-ins have them (small scales); real datasets at
+    paper scale have no held-out split (a training subset of 50k CIFAR-10 images is the training set)."""
+    return cfg["dataset"].get("source") == "embedded"
 
 
 def learning_index(fid_run: float, fid_init: float, fid_real: float) -> float:

@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from .. import data as data_pkg
+from ..config.identity import run_identity
 from ..errors import TrainingDiverged
 from ..models import build_networks
 from ..models.precision import sanitize_gradients
@@ -34,7 +35,7 @@ from .divergence import DivergenceGuard
 from .ema import make_ema, update_ema
 from .hooks import Hooks
 from .schedules import ema_beta, values_at
-from .state import load_state, run_identity, save_state, set_aside
+from .state import load_state, save_state, set_aside
 from .stats import TickStats, append_stats, peak_memory_mb, truncate_stats
 
 

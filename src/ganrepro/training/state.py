@@ -6,7 +6,6 @@ from pathlib import Path
 
 import torch
 
-from ..config.identity import config_hash
 from ..errors import ResultFileError
 from ..utils_io import atomic_write
 
@@ -40,12 +39,6 @@ def _corrupt_state_message(path: Path, reason: str) -> str:
     return (f"{path}: cannot read the training state ({reason}); the file is truncated or corrupt and was "
             f"left as it is. Delete it to restart this run from scratch (`rm {path}`), then re-run the "
             "same command; or put back a good copy to resume from it.")
-
-
-def run_identity(cfg: dict) -> str:
-    """Hash of everything that defines the training trajectory of a run config: a run may be extended
-    (longer `kimg`) or re-ticked and still resume; any other change starts a fresh run."""
-    return config_hash(cfg, resumable=True)
 
 
 def set_aside(run_dir: str | Path, identity: str) -> list[Path]:

@@ -13,9 +13,7 @@ import torch
 from torch import nn
 
 from ..stylegan2 import StyleGAN2Discriminator
-
-PAPER_D_CHANNEL_BASE = 32768
-PAPER_D_CHANNEL_MAX = 512
+from .knobs import PAPER_D_CHANNEL_BASE, PAPER_D_CHANNEL_MAX  # noqa: F401  (re-exported)
 
 
 class CIPSDiscriminator(nn.Module):

@@ -5,6 +5,7 @@ channel_multiplier 2, mapping_layers 8, align_corners true, d_coord_channels fal
 ``--img2dis``: D sees RGB only), d_channel_base
 32768, d_channel_max 512, mbstd_group 4, and ``d_input``: ``image`` (D at H, image-based and
 accumulation schemes) or ``patch`` (D at H / patch_divisor, patch-based and multi-stage schemes).
+Torch-free (resolving a run imports it); ``build`` imports the networks.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from __future__ import annotations
 from ganrepro.errors import ConfigError
 
 from ..registry import capped, register_family, scaled_width
-from .discriminator import PAPER_D_CHANNEL_BASE, PAPER_D_CHANNEL_MAX, CIPSDiscriminator
-from .generator import (
+from .knobs import (
     PAPER_CHANNEL_MULTIPLIER,
+    PAPER_D_CHANNEL_BASE,
+    PAPER_D_CHANNEL_MAX,
     PAPER_HIDDEN,
     PAPER_MAPPING_LAYERS,
     PAPER_W_DIM,
     PAPER_WIDTH,
     PAPER_Z_DIM,
-    CIPSGenerator,
 )
 
 DEFAULTS = {"family": "cips", "z_dim": PAPER_Z_DIM, "w_dim": PAPER_W_DIM, "hidden": PAPER_HIDDEN,
@@ -37,6 +38,9 @@ def build(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
         raise ConfigError(f"model (family cips) has unknown keys {unknown}; allowed: {sorted(DEFAULTS)}")
     if a["d_input"] not in ("image", "patch"):
         raise ConfigError(f"model.d_input must be 'image' or 'patch', got {a['d_input']!r}")
+    from .discriminator import CIPSDiscriminator  # torch: only when networks are built
+    from .generator import CIPSGenerator
+
     G = CIPSGenerator(resolution=resolution, img_channels=img_channels, num_classes=num_classes, z_dim=a["z_dim"],
                       w_dim=a["w_dim"], hidden=a["hidden"], width=a["width"],
                       channel_multiplier=a["channel_multiplier"], mapping_layers=a["mapping_layers"],
@@ -59,6 +63,5 @@ def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: d
     return m
 
 
-register_family("cips", build=build, scale_knobs=scale_knobs)
+register_family("cips", build=build, scale_knobs=scale_knobs, checkpoint_rules="ganrepro.models.cips.official")
 
-from . import official  # noqa: E402,F401  (registers the official CIPS checkpoint names)

@@ -26,14 +26,15 @@ from ..stylegan2 import MappingNetwork
 from .coords import grid
 from .embedding import FourierFeatures, LearnedEmbedding
 
-# The multi-stage paper's defaults (CIPS's except z: the paper says z in R^128, CIPS uses 512).
-PAPER_RESOLUTION = 256
-PAPER_Z_DIM = 128
-PAPER_W_DIM = 512
-PAPER_HIDDEN = 512          # width of each coordinate embedding (CIPS fc_dim)
-PAPER_WIDTH = 512           # width of the first four groups
-PAPER_CHANNEL_MULTIPLIER = 2
-PAPER_MAPPING_LAYERS = 8
+from .knobs import (  # noqa: F401  (re-exported: the paper's sizes, defined torch-free in knobs.py)
+    PAPER_CHANNEL_MULTIPLIER,
+    PAPER_HIDDEN,
+    PAPER_MAPPING_LAYERS,
+    PAPER_RESOLUTION,
+    PAPER_W_DIM,
+    PAPER_WIDTH,
+    PAPER_Z_DIM,
+)
 
 
 def group_widths(resolution: int, width: int, channel_multiplier: int) -> list[int]:

@@ -26,8 +26,7 @@ from ..cips.generator import StyledLayer, ToRGB
 from .discriminator import ScalarFourierEncoder
 from .render import composite, stratified_depths
 
-# The official config's sizes (configs/model/epigraf.yaml bg_model; the paper's Appx B says 16 steps).
-PAPER_BACKGROUND = dict(bg_width=128, bg_blocks=2, bg_steps=8, bg_start=1.0)
+from .knobs import PAPER_BACKGROUND  # noqa: F401  (re-exported; torch-free in knobs.py)
 FOURIER_PERIOD = 64.0  # bg_model.posenc_period_len
 FOREGROUND_LAST_DELTA = 1e-3  # the foreground's last interval when a background is composited behind it
 

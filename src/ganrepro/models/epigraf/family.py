@@ -9,6 +9,7 @@ on the view (the paper's FFHQ setting; off as in the official configs); ``backgr
 NeRF++'s inverse-sphere background field, off as in the official configs) with ``bg_width, bg_blocks,
 bg_steps, bg_start``; ``conv_clamp`` (official 256: G's synthesis and D's conv outputs clamped to
 +-256 x gain, as the official code unless fp32 training is forced; null turns it off).
+Torch-free (resolving a run imports it); ``build`` imports the networks.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from __future__ import annotations
 from ganrepro.errors import ConfigError
 from ganrepro.models.registry import capped, register_family, scaled_width
 
-from .background import PAPER_BACKGROUND
-from .discriminator import build_discriminator
-from .generator import EpiGRAFGenerator
+from .knobs import PAPER_BACKGROUND
 
 PAPER_KNOBS = dict(z_dim=512, w_dim=512, mapping_layers=2, plane_resolution=512, feat_dim=32, g_channel_base=32768,
                    g_channel_max=512, mlp_hidden=64, n_coarse=48, n_fine=48, camera="frontal",
@@ -45,6 +44,8 @@ def build(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
         raise ConfigError(f"model (family epigraf): unknown knobs {unknown}; allowed: {sorted(PAPER_KNOBS)}")
     knobs = {**PAPER_KNOBS, **knobs}
     size = dict(resolution=resolution, img_channels=img_channels, num_classes=num_classes)
+    from .generator import EpiGRAFGenerator  # torch: only when networks are built
+
     try:
         G = EpiGRAFGenerator(**size, **{g: knobs[k] for k, g in _G_KNOBS.items()})
     except ValueError as exc:
@@ -54,6 +55,8 @@ def build(arch: dict, *, resolution: int, img_channels: int, num_classes: int):
 
 def _patch_discriminator(knobs: dict, size: dict, family: str):
     """The patch D both families share (hyper / standard / K scale-specific), from the model knobs."""
+    from .discriminator import build_discriminator  # torch: only when networks are built
+
     d_kwargs = {d: knobs[k] for k, d in _D_KNOBS.items()}
     if d_kwargs["variant"] != "multi":
         d_kwargs.pop("num_discriminators")
@@ -83,7 +86,7 @@ def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: d
     return m
 
 
-register_family("epigraf", build=build, scale_knobs=scale_knobs)
+register_family("epigraf", build=build, scale_knobs=scale_knobs, checkpoint_rules="ganrepro.models.epigraf.official")
 
 
 # ----------------------------------------------------------------------------- 2D patch-wise (Table 3)
@@ -120,4 +123,3 @@ def scale_knobs_2d(model: dict, *, resolution: int, paper_resolution: int, scale
 
 register_family("epigraf2d", build=build_2d, scale_knobs=scale_knobs_2d)
 
-from . import official  # noqa: E402,F401  (registers the official EpiGRAF checkpoint names)

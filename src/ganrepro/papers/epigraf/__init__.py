@@ -1,13 +1,17 @@
 """EpiGRAF (Skorokhodov et al., NeurIPS 2022): patch sampling, objective, dataset statistics, figures.
 
-Importing this package registers the ``epigraf`` objective, the ``epigraf`` / ``epigraf2d`` model
+Importing this package declares the ``epigraf`` objective, registers the ``epigraf`` / ``epigraf2d`` model
 families and the paper's report hooks (Table 4 from the archives, Figs 3, 5, 6, 7, multi-view samples).
+
+Torch-free: the objective module is imported when training or evaluation asks for it.
 """
 
 from ganrepro.models.epigraf import family as _family  # noqa: F401  (registers the model families)
+from ganrepro.objectives import declare
 
 from .. import lazy, register_paper
-from . import objective as _objective  # noqa: F401  (registers the objective)
+
+declare("epigraf", "ganrepro.papers.epigraf.objective")
 
 _FIGURES = "ganrepro.papers.epigraf.figures"
 register_paper("epigraf", settings=lazy("ganrepro.papers.epigraf.settings", "used_settings"),

@@ -1,13 +1,14 @@
 """Multi-stage patch-based training for INR GANs (Lee et al. 2022) on CIPS.
 
-Importing this package registers the ``cips`` model family and the ``inr_multistage`` objective.
+Importing this package registers the ``cips`` model family and declares the ``inr_multistage``
+objective (torch-free: its module is imported when training or evaluation asks for it).
 """
 
 from ganrepro.models.cips import family as _family  # noqa: F401  (registers the model family)
-
-from . import objective as _objective  # noqa: F401  (registers the objective)
-
+from ganrepro.objectives import declare
 from ganrepro.papers import lazy, register_paper
+
+declare("inr_multistage", "ganrepro.papers.inr_multistage.objective")
 
 _FIGURES = "ganrepro.papers.inr_multistage.figures"
 register_paper("inr_multistage", figures={name: lazy(_FIGURES, name) for name in (
