@@ -1,8 +1,8 @@
 """The real DAG through sbatch: the tiny R3GAN pipeline on the local SLURM cluster.
 
 Runs `snakemake --profile slurm --workflow-profile tests/slurm/profile` (the shipped profile, with the
-test cluster's names and fast status checks layered over it) for one StackedMNIST table (mode counting)
-and one FID table, every training job asking for a GPU (`--set-resources train:gpu=1`, the cluster's fake
+test cluster's names and fast status checks layered over it) for the metrics of one StackedMNIST run
+(mode counting) and one FID run, every training job asking for a GPU (`--set-resources train:gpu=1`, the cluster's fake
 GRES), and the same targets locally: the reproduced numbers must be equal. Then the cluster is brought
 down while a job runs and back up, and the re-run completes without redoing what had finished.
 
@@ -19,12 +19,12 @@ import subprocess
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from dagutil import REPO, params_with_tiny, snakemake_cmd, snakemake_env
 
-TARGETS = ["results/tables/r3gan/table3.csv", "results/tables/r3gan/table4.csv"]
 EXPERIMENTS = ["t3-e-stackedmnist", "t4-e-ffhq256"]
+# The two runs' metrics records (a table job per paper would need every run of the paper)
+TARGETS = [f"results/metrics/tiny/r3gan/{exp}.json" for exp in EXPERIMENTS]
 RUN_TIMEOUT_S = 600
 PROFILE = ["--profile", str(REPO / "slurm"), "--workflow-profile", str(REPO / "tests" / "slurm" / "profile")]
 # --set-resources on the command line replaces the profile's mapping: repeat the test profile's values.
@@ -65,14 +65,8 @@ def slurm_and_local(slurm_cluster, tmp_path_factory):
 
 
 @pytest.mark.slurm
-def test_tables_through_sbatch_equal_the_local_run(slurm_and_local):
+def test_metrics_through_sbatch_equal_the_local_run(slurm_and_local):
     on_slurm, local = slurm_and_local
-    for target in TARGETS:
-        a = pd.read_csv(on_slurm / target, keep_default_na=False)
-        b = pd.read_csv(local / target, keep_default_na=False)
-        ours = a[a["experiment"] != ""]
-        assert len(ours) >= 1 and (ours["status"] == "reproduced").all(), ours
-        pd.testing.assert_frame_equal(a, b)  # every column, the reproduced numbers included
     for exp in EXPERIMENTS:
         ra = json.loads((on_slurm / f"results/metrics/tiny/r3gan/{exp}.json").read_text())
         rb = json.loads((local / f"results/metrics/tiny/r3gan/{exp}.json").read_text())
