@@ -86,16 +86,22 @@ def test_resamplers_equal_the_official_ones_everywhere(size):
     assert torch.allclose(downsample_2x(x, f), official_downsample(x), atol=1e-6)
 
 
-def test_r3gan_networks_built_without_a_filter_resample_as_the_official_ones():
-    """No resample_filter knob (as every params file): G's up and D's down transitions are the official resamplers."""
-    assert "resample_filter" not in R3
-    G, D = networks(R3)
+def _assert_official_transitions(G, D) -> torch.Tensor:
+    """G's up and D's down transitions equal the official resamplers; returns G's test input."""
     up, down = G.stages[2][0], D.stages[0][-1]  # 8 -> 16 with a width change 16 -> 8; 32 -> 16, no change
     torch.manual_seed(1)
     x, y = torch.randn(2, 16, 8, 8), torch.randn(2, 8, 32, 32)
     with torch.no_grad():
         assert torch.allclose(up(x), official_upsample(up.conv(x)), atol=1e-6)
         assert torch.allclose(down(y), official_downsample(y), atol=1e-6)
+    return x
+
+
+def test_r3gan_networks_built_without_a_filter_resample_as_the_official_ones():
+    """No resample_filter knob (as every params file): G's up and D's down transitions are the official resamplers."""
+    assert "resample_filter" not in R3
+    G, D = networks(R3)
+    x = _assert_official_transitions(G, D)
     assert not torch.allclose(upsample_2x(x, lowpass_filter([1, 2, 1])), official_upsample(x), atol=1e-3)  # the check tells [1, 2, 1] apart
 
 
@@ -138,12 +144,7 @@ def test_down_of_up_is_the_hand_computed_kernel():
 
 def test_r3gan_transitions_with_the_official_filter_match_the_official_resamplers():
     G, D = networks(R3, resample_filter=OFFICIAL_TAPS)
-    up, down = G.stages[2][0], D.stages[0][-1]  # 8 -> 16 with a width change 16 -> 8; 32 -> 16, no change
-    torch.manual_seed(1)
-    x, y = torch.randn(2, 16, 8, 8), torch.randn(2, 8, 32, 32)
-    with torch.no_grad():
-        assert torch.allclose(up(x), official_upsample(up.conv(x)), atol=1e-6)
-        assert torch.allclose(down(y), official_downsample(y), atol=1e-6)
+    _assert_official_transitions(G, D)
 
 
 # ----------------------------------------------------------------------------- conv_clamp

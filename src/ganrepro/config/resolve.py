@@ -69,7 +69,8 @@ def recipe_layer(base: dict, recipe: dict) -> dict:
 
     A schedule entry ``{scale: k}`` multiplies the preset's values by ``k``; ``{curve: constant,
     scale: k}`` holds ``k`` times the preset's first value (no burn-in decay); any other entry
-    replaces the preset's. The other sections are merged as values. Applied at scales whose preset
+    is merged over the preset's (a list replaces it; a dict's keys override). The other sections are
+    merged as values. Applied at scales whose preset
     says ``small_scale_recipe: true`` only: the paper scale never reads it.
     """
     layer = {k: v for k, v in recipe.items() if k in RECIPE_KEYS and k != "schedule"}

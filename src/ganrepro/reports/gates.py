@@ -125,7 +125,3 @@ def gates_section(paper: str, scale: str, params=None) -> list[str]:
         out.append("")
     return out
 
-
-def all_gates_pass(paper: str, scale: str, params=None) -> bool:
-    rows = metric_gates(paper, scale, params) + index_gates(paper, scale, params)
-    return all(r["verdict"] == "pass" or r["verdict"].startswith("exempt") for r in rows)

@@ -5,7 +5,7 @@ torch-free ``family`` / ``knobs`` (resolving a run) does not import torch. Full 
 dvc.yaml's import closure (orchestration/dvc.py) reads them.
 """
 
-import importlib
+from ganrepro.lazy_exports import lazy_exports
 
 _MODULES = {
     "ganrepro.models.cips.coords": ("crop", "extrapolation_grid", "grid", "pixel_coords", "random_offsets", "rcrop"),
@@ -13,13 +13,4 @@ _MODULES = {
     "ganrepro.models.cips.embedding": ("FourierFeatures", "LearnedEmbedding"),
     "ganrepro.models.cips.generator": ("CIPSGenerator",),
 }
-_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-__all__ = sorted(_EXPORTS)
+__getattr__, __all__ = lazy_exports(__name__, _MODULES)
