@@ -63,9 +63,29 @@ def measure(cfg: dict) -> dict:
     from ..stages.learning_index import learning_record
 
     point = snapshot_fid(cfg, cfg["paths"]["network"], cfg["eval"]["num_fake"])
-    out = {"fid": point["fid"], "learning_index": learning_record(cfg, point["fid"], point["metric"])["index"]}
+    out = {"fid": point["fid"], "learning_index": learning_record(cfg, point["fid"], point["metric"])["index"],
+           "spread": _spread(cfg)}
     out.update(learning_metrics(cfg, cfg["paths"]["network"]))
     return out
+
+
+def _spread(cfg: dict, num: int = 1000) -> float:
+    """Fakes' within-class variety over the real images' (metrics/diversity.py): near 0 = the latent is ignored."""
+    import numpy as np
+
+    from ..data import open_archive
+    from ..metrics.diversity import spread_ratio
+    from ..stages.evaluate import EVAL_SEED, eval_labels, sample_images
+    from ..training.loop import generator_sampler, load_generator
+
+    archive = open_archive(cfg["dataset"]["path"])
+    G, payload = load_generator(cfg["paths"]["network"])
+    labels = eval_labels(archive, num, EVAL_SEED, cfg["dataset"]["num_classes"])
+    fakes = sample_images(G, num, seed=EVAL_SEED, labels=labels, sample=generator_sampler(G, payload), device="cpu")
+    idx = np.sort(np.random.default_rng(EVAL_SEED).choice(len(archive), size=min(num, len(archive)), replace=False))
+    reals = np.asarray(archive.images[idx])
+    real_labels = None if labels is None else np.asarray(archive.labels)[idx]
+    return spread_ratio(fakes, labels, reals, real_labels)
 
 
 def run_cell(cfg: dict) -> dict:

@@ -44,6 +44,9 @@ def ema_beta(batch: int, halflife_kimg: float) -> float:
 
 
 def value_at(entry: dict, kimg: float) -> float:
+    """A ``constant`` entry needs only ``start`` (a sweep's or ablation's ``{curve: constant, start: x}``)."""
+    if entry["curve"] == "constant":
+        return float(entry["start"])
     return CURVES[entry["curve"]](entry["start"], entry["end"], kimg, entry["kimg"])
 
 
