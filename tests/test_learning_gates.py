@@ -111,3 +111,87 @@ def test_tables_name_the_recipe_and_the_learning_index():
     assert recipe_text(None) == ""
     assert _learning_index({"learning": {"index": 0.61234}}) == 0.612
     assert _learning_index({"learning": {"index": float("nan")}}) == "" and _learning_index(None) == ""
+
+
+# --- EpiGRAF and the INR paper: the index gate on every trained run, EpiGRAF's view-consistency gate ----------
+EPIGRAF_T1 = ("t1-epigraf-ffhq256", "t1-epigraf-ffhq512", "t1-epigraf-cats256", "t1-epigraf-mplants256",
+              "t1-epigraf-mfood256")
+
+
+def test_epigraf_and_inr_declare_their_gates():
+    params = load_params()
+    for paper in ("epigraf", "inr_multistage"):
+        gates = params.experiments[paper]["learning_gates"]
+        assert gates["index_min"] == 0.6 and not reported_fail(params, paper)  # no run exempt: none reported Fail
+    views = params.experiments["epigraf"]["learning_gates"]["metrics"]
+    assert sorted(g["experiment"] for g in views) == sorted(EPIGRAF_T1)
+    bounds = {g["experiment"]: g["max"] for g in views if g["metric"] == "view_consistency"}
+    assert bounds == {"t1-epigraf-ffhq256": 1.0, "t1-epigraf-ffhq512": 1.0, "t1-epigraf-cats256": 1.0,
+                      "t1-epigraf-mplants256": 0.6, "t1-epigraf-mfood256": 0.6}  # frontal span / whole circle
+    assert all(g["why"] for g in views)
+    # every gated run measures the metric (eval.view_consistency), at every scale
+    for exp in EPIGRAF_T1:
+        for scale in ("tiny", "smoke", "paper"):
+            assert resolve_run("epigraf", exp, scale)["eval"]["view_consistency"] == {"latents": 16, "views": 7}
+    assert "view_consistency" not in resolve_run("epigraf", "t2-d-standard-ffhq512", "smoke")["eval"]
+
+
+def test_learning_index_applies_to_epigraf_and_inr_at_small_scales_only():
+    from ganrepro.stages.learning_index import applies
+
+    for paper, exp in (("epigraf", "t1-epigraf-mplants256"), ("epigraf", "t3-sg2-full-bedroom256"),
+                       ("inr_multistage", "multistage-ffhq-s1"), ("inr_multistage", "patch-church")):
+        assert applies(resolve_run(paper, exp, "smoke")) and applies(resolve_run(paper, exp, "tiny"))
+        assert not applies(resolve_run(paper, exp, "paper"))
+
+
+def test_epigraf_gates_pass_and_fail(in_tmp_workdir):
+    params = load_params()
+    values = {"t1-epigraf-ffhq256": 0.62, "t1-epigraf-ffhq512": 1.0, "t1-epigraf-cats256": float("inf"),
+              "t1-epigraf-mplants256": 0.74, "t1-epigraf-mfood256": float("nan")}
+    for exp, v in values.items():
+        _write("smoke", "epigraf", exp, {"fid": 5.0, "view_consistency": v}, index=0.7)
+    _write("smoke", "epigraf", "t2-d-standard-ffhq512", {"fid": 9.0}, index=0.2)
+    _write("smoke", "epigraf", "t3-sg2-full-bedroom256", {"fid": 9.0}, index=0.9, status="failed")
+    rows = {r["run"]: r for r in metric_gates("epigraf", "smoke", params)}
+    assert {r: rows[r]["verdict"] for r in rows} == {
+        "t1-epigraf-ffhq256": "pass", "t1-epigraf-ffhq512": "pass", "t1-epigraf-cats256": "FAIL",
+        "t1-epigraf-mplants256": "FAIL", "t1-epigraf-mfood256": "FAIL (nan)"}  # 0.74 passes frontal, not 360
+    assert rows["t1-epigraf-ffhq256"]["gate"] == "view_consistency <= 1"
+    idx = {r["run"]: r["verdict"] for r in index_gates("epigraf", "smoke", params)}
+    assert all(idx[e] == "pass" for e in EPIGRAF_T1)
+    assert idx["t2-d-standard-ffhq512"] == "FAIL" and idx["t3-sg2-full-bedroom256"] == "FAIL (training failed)"
+    assert idx["f6-beta-t10k-cats256"] == "missing" and len(idx) == 27
+    text = "\n".join(gates_section("epigraf", "smoke", params))
+    assert "| t1-epigraf-mplants256 | view_consistency <= 0.6 | 0.74 | **FAIL** |" in text
+    assert "| t1-epigraf-ffhq256 | view_consistency <= 1 | 0.62 | **pass** |" in text
+    assert "| t1-epigraf-cats256 | view_consistency <= 1 | inf | **FAIL** |" in text
+    assert "**5 of 27 runs pass** learning index >= 0.6" in text and "0 exempt" in text
+    assert gates_section("epigraf", "paper", params) == []  # the paper scale is judged by its tables
+
+
+def test_inr_index_gate_pass_and_fail(in_tmp_workdir):
+    params = load_params()
+    _write("smoke", "inr_multistage", "image-ffhq", {"fid": 5.0}, index=0.8)
+    _write("smoke", "inr_multistage", "multistage-ffhq-s1", {"fid": 30.0}, index=0.1)
+    _write("smoke", "inr_multistage", "multistage-ffhq", {"fid": 50.0}, index=float("nan"))
+    assert metric_gates("inr_multistage", "smoke", params) == []
+    idx = {r["run"]: r["verdict"] for r in index_gates("inr_multistage", "smoke", params)}
+    assert idx["image-ffhq"] == "pass" and idx["multistage-ffhq-s1"] == "FAIL"
+    assert idx["multistage-ffhq"] == "FAIL (nan)" and idx["patch-afhq"] == "missing" and len(idx) == 16
+    text = "\n".join(gates_section("inr_multistage", "smoke", params))
+    assert "**1 of 16 runs pass** learning index >= 0.6" in text
+    assert "| multistage-ffhq-s1 | 0.1 | 10 | 100 | 2 | FAIL |" in text  # learning: FID 10, untrained 100, real 2
+
+
+def test_a_gate_on_an_unknown_run_is_refused(tmp_path):
+    import shutil
+
+    from ganrepro.errors import ConfigError
+
+    root = tmp_path / "params"
+    shutil.copytree(Path(paths.__file__).resolve().parents[2] / "params", root)
+    path = root / "experiments" / "inr_multistage.yaml"
+    path.write_text(path.read_text() + "  metrics: [{experiment: image-ffhqq, metric: fid, max: 10}]\n")
+    with pytest.raises(ConfigError, match="learning_gates.metrics.0..experiment: unknown experiment 'image-ffhqq'"):
+        load_params(root)

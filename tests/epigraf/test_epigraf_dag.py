@@ -65,6 +65,9 @@ def test_metrics_are_computed_on_the_best_kept_snapshot(epigraf_run):
         assert kimgs == sorted(kimgs) and kimgs[-1] == pytest.approx(record["train_kimg"])
         assert snap["kimg"] == kimgs[fids.index(min(fids))]
         assert all(name.endswith("_at-best-fid100-of-4") for name in record["metrics"])
+        # multi-view consistency of the same snapshot, beside real stand-in objects at the same cameras
+        (view,) = [e for n, e in record["metrics"].items() if n.startswith("view_consistency16x7-cnn_shapes32")]
+        assert view["metric"] == "view_consistency" and 0 < view["value"] and 0 < view["reference"]["value"] < 1
 
 
 @pytest.mark.slow

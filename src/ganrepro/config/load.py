@@ -161,6 +161,10 @@ def _check_references(reg: dict, datasets: dict, reported: dict, path: Path, rep
         src = exp.get("init_from")
         if src is not None and src not in reg["experiments"]:
             raise ConfigError(f"{path}: experiments.{name}.init_from: unknown experiment {src!r} of this paper.")
+    for i, gate in enumerate((reg.get("learning_gates") or {}).get("metrics", [])):
+        if gate["experiment"] not in reg["experiments"]:  # a gate on no run would read 'missing' for ever
+            raise ConfigError(f"{path}: learning_gates.metrics[{i}].experiment: unknown experiment "
+                              f"{gate['experiment']!r} of this paper; allowed: {', '.join(reg['experiments'])}.")
 
 
 def load_params(root: str | os.PathLike | None = None) -> Params:

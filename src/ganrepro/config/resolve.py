@@ -341,6 +341,8 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
             "kind": run["eval"]["kind"],
             "select": resolve_select(run, f"{paper}/{experiment}"),  # final | best_fid (stages/evaluate.py)
             **({"render": run["eval"]["render"]} if "render" in run["eval"] else {}),  # 3D: official | deterministic
+            # EpiGRAF: N latents x V yaws scored for multi-view consistency (papers/epigraf/consistency.py)
+            **({"view_consistency": dict(run["eval"]["view_consistency"])} if "view_consistency" in run["eval"] else {}),
             "snapshot_num_fake": scale["eval"].get("snapshot_num_fake", scale["eval"]["num_fake"]),
             "num_fake": scale["eval"]["num_fake"],
             "num_real": scale["eval"]["num_real"],

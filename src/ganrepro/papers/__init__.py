@@ -9,7 +9,9 @@ registers what the generic report code cannot know::
   ``lazy("module", "fn")`` defers the import to the first call, so that training and evaluation jobs,
   which import the paper's package for its objective, do not pay for matplotlib / seaborn / scipy;
 * ``settings``: ``fn(paper, experiment, scale) -> dict`` for tables whose cells are the settings used
-  (``source: settings`` in params/reported, e.g. R3GAN's Table 9).
+  (``source: settings`` in params/reported, e.g. R3GAN's Table 9);
+* ``metrics``: ``fn(cfg, G, payload, device) -> {metric name: entry}``, the paper's own metrics of an
+  evaluated network, added to its metrics record beside the protocol's (e.g. EpiGRAF's view consistency).
 The generic figures (training curves, sample grids) need no registration.
 """
 
@@ -36,13 +38,15 @@ class PaperHooks:
     name: str
     figures: dict[str, Callable] = field(default_factory=dict)
     settings: Callable | None = None
+    metrics: Callable | None = None
 
 
 _HOOKS: dict[str, PaperHooks] = {}
 
 
-def register_paper(name: str, *, figures: dict | None = None, settings: Callable | None = None) -> None:
-    _HOOKS[name] = PaperHooks(name, dict(figures or {}), settings)
+def register_paper(name: str, *, figures: dict | None = None, settings: Callable | None = None,
+                   metrics: Callable | None = None) -> None:
+    _HOOKS[name] = PaperHooks(name, dict(figures or {}), settings, metrics)
 
 
 def hooks(paper: str, modules: list[str] | tuple[str, ...] = ()) -> PaperHooks:

@@ -2,10 +2,15 @@
 
 Two kinds, both declared per paper in ``params/experiments/<paper>.yaml: learning_gates``:
 
-* metric gates: one run's metric against a bound (StackedMNIST modes >= 950, class accuracy >= 0.9, ...);
+* metric gates: one run's metric against a bound (StackedMNIST modes >= 950, class accuracy >= 0.9,
+  EpiGRAF's multi-view consistency <= 0.5, ...);
 * the index gate: every trained run's learning index (``stages/learning_index.py``) at least
   ``index_min``. Runs whose every reported cell is "Fail" (the paper says they diverge) are exempt and
   say so; a run that failed here does not pass.
+
+A value that is not a number (nan: e.g. a learning index whose untrained FID is no worse than the real
+one, a view consistency of a generator that draws one picture for every latent) fails; a run without a
+record (or without the metric) is "missing".
 
 Read from the runs' metrics records (``results/metrics/<scale>/<paper>/<run>.json``), written to
 ``results/README.md`` by the overview.
@@ -49,8 +54,10 @@ def reported_fail(params, paper: str) -> set[str]:
 
 
 def _verdict(value: float | None, lo: float | None, hi: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None:
         return "missing"
+    if isinstance(value, float) and math.isnan(value):
+        return "FAIL (nan)"
     ok = (lo is None or value >= lo) and (hi is None or value <= hi)
     return "pass" if ok else "FAIL"
 

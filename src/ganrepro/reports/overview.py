@@ -126,8 +126,8 @@ def write_overview(papers, out: str | Path = "results/README.md", *, tables_dir:
              "the paper has a better than b, the reproduction has b better beyond the noise; ties (`a~b`): "
              "such pairs within it; ablation steps whose direction (better / worse than the row they "
              "modify) agrees with the paper's. At small scales only orderings can agree, not absolute numbers.",
-             "Learning gates (small scales): whether the networks measurably learned their data, from the runs' "
-             "metrics records (`reports/gates.py`; thresholds in `params/experiments/<paper>.yaml: learning_gates`).",
+             "Learning gates (small scales): whether the networks measurably learned their data (and paper-specific "
+             "checks, e.g. EpiGRAF's multi-view consistency), from the runs' metrics records (`reports/gates.py`; thresholds in `params/experiments/<paper>.yaml: learning_gates`).",
              ""]
     for paper in papers:
         lines += paper_section(paper, tables_dir, figures_dir, out.parent, scale)

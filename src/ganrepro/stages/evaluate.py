@@ -222,7 +222,18 @@ def _check_instruments(cfg: dict) -> None:
 
 def measure_network(cfg: dict, G, payload: dict, device) -> dict:
     """``{metric name: entry}`` of generator ``G`` under the run's evaluation protocol (``cfg["eval"]``):
-    StackedMNIST modes, or FID/KID/precision/recall (+ class accuracy) on the tables' fixed draw."""
+    StackedMNIST modes, or FID/KID/precision/recall (+ class accuracy) on the tables' fixed draw; then the
+    paper's own metrics (``register_paper(metrics=...)``, e.g. EpiGRAF's multi-view consistency)."""
+    from ..papers import hooks
+
+    metrics = _protocol_metrics(cfg, G, payload, device)
+    paper_metrics = hooks(cfg["paper"]).metrics
+    if paper_metrics is not None:
+        metrics.update(paper_metrics(cfg, G, payload, device))
+    return metrics
+
+
+def _protocol_metrics(cfg: dict, G, payload: dict, device) -> dict:
     ev = cfg["eval"]
     sample = generator_sampler(G, payload)
     if ev["kind"] == "modes":

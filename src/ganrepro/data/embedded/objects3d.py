@@ -282,6 +282,28 @@ def make_objects3d(family: str, *, count: int, resolution: int, seed: int, num_c
                      meta={"family": family, "camera": camera, "pose_format": "yaw,pitch,roll (rad)"})
 
 
+def multiview_objects3d(family: str, *, count: int, resolution: int, seed: int, cameras: np.ndarray,
+                        num_classes: int | None = None) -> np.ndarray:
+    """uint8 [count, V, 3, R, R]: the first ``count`` scenes ``make_objects3d(family, seed=seed)`` draws, each
+    rendered at every one of ``cameras`` [V, 3] (yaw, pitch, roll) with its own background: real 3D objects
+    seen from V views, the reference of a multi-view consistency metric."""
+    if family not in FAMILIES:
+        raise DatasetError(f"unknown 3D stand-in family {family!r}; use one of {sorted(FAMILIES)}")
+    build, max_classes, camera = FAMILIES[family]
+    k = max_classes if num_classes is None else int(num_classes)
+    rng = np.random.default_rng([int(seed), 0x3D])  # the draws of make_objects3d, in its order
+    labels = rng.integers(0, k, count) if k else None
+    scenes = [build(rng, int(labels[i]) if k else 0) for i in range(count)]
+    sample_poses(family, count, rng)
+    background = (np.ones((count, 3)) if camera == "sphere360"
+                  else rng.uniform([0.1, 0.1, 0.1], [0.7, 0.7, 0.75], size=(count, 3)))
+    cams = np.asarray(cameras, np.float32)
+    views = len(cams)
+    images = render_scenes([s for s in scenes for _ in range(views)], np.tile(cams, (count, 1)),
+                           resolution=resolution, camera=camera, background=np.repeat(background, views, axis=0))
+    return images.reshape(count, views, *images.shape[1:])
+
+
 def make_plants3d(**kw) -> Generated:
     return make_objects3d("plants3d", **kw)
 

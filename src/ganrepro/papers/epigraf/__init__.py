@@ -1,7 +1,8 @@
 """EpiGRAF (Skorokhodov et al., NeurIPS 2022): patch sampling, objective, dataset statistics, figures.
 
 Importing this package declares the ``epigraf`` objective, registers the ``epigraf`` / ``epigraf2d`` model
-families and the paper's report hooks (Table 4 from the archives, Figs 3, 5, 6, 7, multi-view samples).
+families and the paper's report hooks (Table 4 from the archives, Figs 3, 5, 6, 7, multi-view samples)
+and its evaluation metric (multi-view consistency of a Table 1 run, ``consistency.py``).
 
 Torch-free: the objective module is imported when training or evaluation asks for it.
 """
@@ -15,6 +16,7 @@ declare("epigraf", "ganrepro.papers.epigraf.objective")
 
 _FIGURES = "ganrepro.papers.epigraf.figures"
 register_paper("epigraf", settings=lazy("ganrepro.papers.epigraf.settings", "used_settings"),
+               metrics=lazy("ganrepro.papers.epigraf.consistency", "evaluate_metrics"),
                figures={"fig3_scale_pdfs": lazy(_FIGURES, "fig3_scale_pdfs"),
                         "fig5_geometry": lazy(_FIGURES, "fig5_geometry"),
                         "fig6_convergence": lazy("ganrepro.papers.epigraf.convergence", "fig6_convergence"),

@@ -7,7 +7,6 @@ Each builder is ``fn(paper, scale, out_dir) -> Path``.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +19,7 @@ import torch  # noqa: E402
 from ...config import list_experiments, resolve_run  # noqa: E402
 from ...reports.figures import run_curves, save_png  # noqa: E402
 from ...training.schedules import values_at  # noqa: E402
+from .consistency import view_cameras  # noqa: E402
 from .geometry import THRESH_PERCENTILE, density_volume, draw_mesh, mesh_from_density  # noqa: E402
 from .patches import beta_at, sample_scales, scale_pdf, smin_at  # noqa: E402
 
@@ -111,17 +111,15 @@ def fig7_modulations(paper: str, scale: str, out: Path, experiment: str = "t1-ep
 
 def multiview_grid(paper: str, scale: str, out: Path, views: int = 7, samples: int = 4) -> Path:
     """Per Table 1 run (one per dataset): ``samples`` latents (rows) x ``views`` yaws (columns), rendered
-    by G_ema at pitch pi/2, yaw over [-0.5, 0.5] rad (frontal) or [-pi, pi) (360-degree datasets)."""
+    by G_ema at pitch pi/2, yaw over [-0.5, 0.5] rad (frontal) or [-pi, pi) (360-degree datasets): the
+    cameras of the view-consistency metric (``consistency.view_cameras``)."""
     exps = [e for e in list_experiments(paper) if e.startswith("t1-")]
     fig, axes = plt.subplots(len(exps), 1, figsize=(views * 0.9, len(exps) * samples * 0.9 + 0.6), squeeze=False)
     for ax, exp in zip(axes[:, 0], exps):
         cfg = resolve_run(paper, exp, scale)
         G, _, _ = _load_nets(Path(cfg["paths"]["network"]))
-        span = (-math.pi, math.pi * (1 - 2 / views)) if cfg["model"]["camera"] == "sphere360" else (-0.5, 0.5)
-        yaws = torch.linspace(*span, views)
         z = torch.randn(samples, G.z_dim, generator=torch.Generator().manual_seed(0)).repeat_interleave(views, 0)
-        cams = torch.stack([yaws.repeat(samples), torch.full((samples * views,), math.pi / 2),
-                            torch.zeros(samples * views)], dim=1)
+        cams = view_cameras(cfg["model"]["camera"], views).repeat(samples, 1)
         with torch.no_grad():
             img = G.render_full(z, None, cams).clamp(-1, 1).add(1).mul(127.5).byte()
         r = img.shape[-1]
