@@ -77,12 +77,12 @@ def micro_batches(batch: int, world_size: int, rank: int, batch_gpu: int | None)
 
 
 def _set_optimizer(opt: torch.optim.Optimizer, settings: dict, sched: dict, ratio: float) -> None:
-    """lr, betas from the net's optimiser settings (a number, or the name of a schedule entry)."""
+    """lr, betas from the net's optimiser settings (a number, or the name of a schedule entry); lr x ``lr_mult``."""
     def value(v):
         return sched[v] if isinstance(v, str) else float(v)
 
     for group in opt.param_groups:
-        group["lr"] = value(settings["lr"]) * ratio
+        group["lr"] = value(settings["lr"]) * float(settings.get("lr_mult", 1.0)) * ratio
         group["betas"] = (value(settings["beta1"]) ** ratio, value(settings["beta2"]) ** ratio)
 
 
