@@ -37,3 +37,28 @@ def test_rows_without_a_cost_entry_are_reported_only_and_an_absent_benchmark_is_
     assert cost_cell(SPEC, "mem", rows("other_dataset"), BENCH)["status"] == "reported-only"
     assert cost_cell(SPEC, "mem", rows("unbenchmarked"), BENCH)["status"] == "missing"
     assert cost_cell(SPEC, "mem", rows("small"), None) == {"reproduced": None, "status": "missing", "metric_name": ""}
+
+
+TIMED = {**BENCH, "timer": "cpu time",
+         "rows": {"image": {"peak_mb": 2048.0, "sec_per_iter": 3.0, "sec_per_iter_samples": [3.0, 2.0, 4.0]},
+                  "patch": {"peak_mb": 512.0, "sec_per_iter": 1.5, "sec_per_iter_samples": [1.5, 1.5, 1.0]}}}
+
+
+def test_timed_cells_carry_the_rounds_min_max_and_a_ratio_is_taken_per_round():
+    days = cost_cell(SPEC, "days", rows("small"), TIMED)
+    # per round patch / image = 0.5, 0.75, 0.25 -> median 0.5 x 24; min-max 0.25-0.75 x 24
+    assert days["reproduced"] == pytest.approx(12.0) and days["ci"] == pytest.approx((6.0, 18.0))
+    assert "cpu time: median [min-max] of 3 interleaved rounds relative to default" in days["metric_name"]
+    assert cost_cell(SPEC, "days", rows("default"), TIMED)["ci"] == pytest.approx((24.0, 24.0))
+    mem = cost_cell(SPEC, "mem", rows("small"), TIMED)  # memory: one measurement, no interval
+    assert mem["ci"] is None and mem["metric_name"] == "cost:peak_mb (rss memory, cpu, batch 4, 64 px)"
+
+
+def test_summaries_of_rounds():
+    from ganrepro.cost_timing import interleave, summarize
+
+    assert summarize([4.0, 1.0, 3.0, 2.0]) == {"median": 2.5, "q1": 1.75, "q3": 3.25, "min": 1.0, "max": 4.0, "n": 4}
+    calls = []
+    out = interleave({"a": lambda r: calls.append(("a", r)) or r, "b": lambda r: calls.append(("b", r)) or -r}, 2)
+    assert calls == [("a", -1), ("b", -1), ("a", 0), ("b", 0), ("a", 1), ("b", 1)]  # warm-up round, then A B A B
+    assert out == {"a": [0, 1], "b": [0, -1]}

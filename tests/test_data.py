@@ -205,6 +205,7 @@ def test_batch_stream_carries_per_image_arrays_and_mirrors_them(tmp_path):
     assert b["images"].shape[0] == b["poses"].shape[0] == 5
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_load_batch_on_cuda_matches_cpu(archive_dir):
     a = open_archive(archive_dir)

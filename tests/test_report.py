@@ -11,6 +11,7 @@ import io
 import json
 import math
 import re
+import statistics
 import subprocess
 import zipfile
 
@@ -110,9 +111,13 @@ def _cost_value(run_dir, paper: str, row: dict) -> float:
     bench = json.loads((run_dir / "results" / "metrics" / "tiny" / "cost_bench" / f"{paper}.json").read_text())
     rows = {r["row"]: r for r in spec["rows"]}
     measured = lambda r: bench["rows"][rows[r]["cost"]][metric["field"]] * metric.get("factor", 1.0)
+    rounds = lambda r: bench["rows"][rows[r]["cost"]].get(f"{metric['field']}_samples")
     value = measured(row["row"])
     if metric.get("relative_to"):
         ref = metric["relative_to"]
+        if rounds(row["row"]) and rounds(ref):  # timed in interleaved rounds: the median of the per-round ratios
+            return rows[ref]["reported"][row["metric"]] * statistics.median(
+                a / b for a, b in zip(rounds(row["row"]), rounds(ref)))
         value = rows[ref]["reported"][row["metric"]] * value / measured(ref)
     return value
 

@@ -105,6 +105,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--device", default=None)
 
+    p = sub.add_parser("gpu-check", help="a GPU session's checks as one table: CUDA tests, a tiny DAG on the device, "
+                                         "throughput per family at paper widths (fp32, bf16), cost ratios")
+    p.add_argument("--device", default="cuda", help="cuda (default) or cpu (with --tiny: the dry run)")
+    p.add_argument("--tiny", action="store_true", help="tiny scale everywhere: the dry run, well under a minute")
+    p.add_argument("--out", default="results/gpu_check", help="directory for the table, gpu_check.json and logs")
+    p.add_argument("--budget-s", type=float, default=400, help="bench and cost rows past this are skipped")
+    p.add_argument("--sections", nargs="+", default=["tests", "dag", "bench", "cost"],
+                   choices=["tests", "dag", "bench", "cost"])
+    p.add_argument("--dag-paper", default="inr_multistage", help="the paper whose tiny DAG runs on the device")
+
     p = sub.add_parser("ablate", help="train an experiment with settings changed (--set key=YAML, one variant "
                                       "each) beside the unchanged one, and print each variant's FID")
     _add_run_args(p)
@@ -352,6 +362,11 @@ def _dispatch(args) -> int | None:
 
         run_bench(args.paper, args.scale, experiments=args.experiments, steps=args.steps, device=args.device)
         return 0
+    if args.cmd == "gpu-check":
+        from .orchestration.gpu_check import run_gpu_check
+
+        rows = run_gpu_check(args.device, args.tiny, args.out, args.budget_s, args.sections, args.dag_paper)
+        return 1 if any("FAILED" in r["result"] for r in rows) else 0
     if args.cmd == "ablate":
         from .orchestration.ablate import run_ablation
 

@@ -40,14 +40,29 @@ def _bench_archive(root: Path, cfg: dict) -> str:
         n = max(64, cfg["train"]["batch"])
         images = rng.integers(0, 256, size=(n, ds["channels"], ds["resolution"], ds["resolution"]), dtype=np.uint8)
         labels = rng.integers(0, ds["num_classes"], size=n) if ds["num_classes"] else None
-        write_archive(path, images, labels, dataset="bench-random", source="bench")
+        poses = np.stack([rng.normal(0, 0.3, n), np.pi / 2 + rng.normal(0, 0.15, n), np.zeros(n)], 1)  # 3D GANs'
+        write_archive(path, images, labels, dataset="bench-random", source="bench",  # near-frontal cameras
+                      extra_arrays={"poses": poses.astype(np.float32)})
     return str(path)
 
 
-def bench_one(paper: str, experiment: str, scale: str, *, steps: int, device: str | None, root: Path) -> dict:
+def set_precision(cfg: dict, precision: str | None) -> None:
+    """``fp32``: no autocast, no reduced-precision stages; ``bf16``: the run's mixed precision on CUDA (its
+    reduced-precision stages where the family has them, else bf16 autocast); None: as resolved."""
+    if precision == "fp32":
+        cfg["train"]["mixed_precision"] = "fp32"
+        if "reduced_precision_stages" in cfg["model"]:
+            cfg["model"]["reduced_precision_stages"] = 0
+    elif precision == "bf16":
+        cfg["train"]["mixed_precision"] = "bf16"
+
+
+def bench_one(paper: str, experiment: str, scale: str, *, steps: int, device: str | None, root: Path,
+              precision: str | None = None) -> dict:
     cfg = copy.deepcopy(resolve_run(paper, experiment, scale))
     if device:
         cfg["train"]["device"] = device
+    set_precision(cfg, precision)
     dev = pick_device(cfg["train"]["device"])
     cfg["dataset"]["path"] = _bench_archive(root, cfg)
     batch = cfg["train"]["batch"]
@@ -55,7 +70,7 @@ def bench_one(paper: str, experiment: str, scale: str, *, steps: int, device: st
     if cfg.get("init_from"):  # a later stage starts from its predecessor's network: train that one first,
         pre, init_root = cfg["init_from"]["experiment"], root / "_init"  # apart from the predecessor's own row
         if not (init_root / pre / "network.pt").exists():
-            bench_one(paper, pre, scale, steps=1, device=device, root=init_root)
+            bench_one(paper, pre, scale, steps=1, device=device, root=init_root, precision=precision)
         cfg["init_from"] = {**cfg["init_from"], "network": str(init_root / pre / "network.pt")}
     cfg["paths"] = {"run_dir": str(run_dir), "network": str(run_dir / "network.pt"),
                     "result": str(run_dir / "result.json"), "metrics": str(run_dir / "metrics.json")}
@@ -78,7 +93,7 @@ def bench_one(paper: str, experiment: str, scale: str, *, steps: int, device: st
     peak = (torch.cuda.max_memory_allocated(dev) / 2**20) if dev.type == "cuda" else None
     import resource
 
-    return {"experiment": experiment, "device": str(dev), "resolution": cfg["dataset"]["resolution"],
+    return {"experiment": experiment, "device": str(dev), "precision": cfg["train"]["mixed_precision"], "resolution": cfg["dataset"]["resolution"],
             "batch": batch, "params_g": count_params(G), "params_d": count_params(D),
             "steps": steps, "images_per_s": steps * batch / elapsed, "sec_per_step": elapsed / steps,
             "peak_gpu_mem_mb": peak, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -2,7 +2,8 @@
 
 Output per table: `<table>.csv` in long format (one line per row x metric; columns table, row, metric,
 reported, reproduced, reproduced_std (over seeds), delta, status, ci_lo, ci_hi (the metric's
-evaluation-sample interval: FID's bootstrap ci95; averaged over seeds), official, then protocol columns) and
+evaluation-sample interval: FID's bootstrap ci95, averaged over seeds; for a cost cell timed over
+interleaved rounds, the min-max over the rounds), official, then protocol columns) and
 `<table>.md` laid out like the paper (`value ± std` over seeds, else `value [lo, hi]`).
 ``official``: the released checkpoint of the row's experiment measured with the same protocol (``ganrepro
 evaluate --network``, ``<experiment>@official.json``); empty where none was supplied, and the markdown shows
@@ -19,6 +20,7 @@ import pandas as pd
 from .. import paths
 from ..config import load_params, resolve_run
 from ..config.resolve import seed_variants
+from ..cost_timing import paired_ratios, summarize
 from ..utils_io import atomic_write
 from ..papers import hooks
 from .sources import cost_record, find_metric, is_number, metrics_record, official_record, param_counts
@@ -88,22 +90,35 @@ def _commit(git: dict) -> str:
 def cost_cell(spec: dict, metric: str, row: dict, cost: dict | None) -> dict:
     """A ``source: cost`` cell: the paper's cost benchmark's measurement of the row's ``cost:`` entry,
     times ``factor``; with ``relative_to: <row>``, expressed as that row's reported cost times the measured
-    ratio (the paper's unit, the measured relative cost)."""
+    ratio (the paper's unit, the measured relative cost). A field measured over interleaved rounds
+    (``<field>_samples``, ``cost_timing``) is the median over the rounds (a ratio: per round) and its
+    ``ci`` the min-max over them."""
     m = spec["metrics"][metric]
     key = row.get("cost")
     if key is None:
         return {"reproduced": None, "status": "reported-only", "metric_name": ""}
     if cost is None or key not in cost["rows"]:
         return {"reproduced": None, "status": "missing", "metric_name": ""}
-    value = float(cost["rows"][key][m["field"]]) * float(m.get("factor", 1.0))
-    name = f"cost:{m['field']} ({cost['memory']} memory, {cost['device']}, batch {cost['batch']}, {cost['resolution']} px)"
+    field, factor = m["field"], float(m.get("factor", 1.0))
+    samples = [v * factor for v in cost["rows"][key].get(f"{field}_samples") or []]
+    value = float(cost["rows"][key][field]) * factor
+    name = f"cost:{field} ({cost['memory']} memory, {cost['device']}, batch {cost['batch']}, {cost['resolution']} px)"
+    if samples:
+        name += f", {cost.get('timer', 'time')}: median [min-max] of {len(samples)} interleaved rounds"
     ref_id = m.get("relative_to")
     if ref_id:
         ref = next(r for r in spec["rows"] if r["row"] == ref_id)
-        measured_ref = float(cost["rows"][ref["cost"]][m["field"]]) * float(m.get("factor", 1.0))
-        value = ref["reported"][metric] * value / measured_ref
-        name += f" relative to {ref_id} x its reported {ref['reported'][metric]:g}"
-    return {"reproduced": value, "status": "reproduced", "metric_name": name}
+        measured_ref = cost["rows"][ref["cost"]]
+        reported_ref = ref["reported"][metric]
+        ref_samples = [v * factor for v in measured_ref.get(f"{field}_samples") or []]
+        if samples and ref_samples:
+            samples = [reported_ref * x for x in paired_ratios(samples, ref_samples)]
+            value = summarize(samples)["median"]
+        else:
+            value = reported_ref * value / (float(measured_ref[field]) * factor)
+        name += f" relative to {ref_id} x its reported {reported_ref:g}"
+    ci = (min(samples), max(samples)) if samples else None
+    return {"reproduced": value, "status": "reproduced", "metric_name": name, "ci": ci}
 
 
 def _cell(spec: dict, metric: str, row: dict, cfg: dict | None, record: dict | None, counts: dict,
@@ -253,7 +268,7 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
     measured = sorted({n for n in df["metric_name"].dropna().astype(str) if n.startswith("cost:")})
     if measured:
         head.append(f"- cost cells measured by the paper's cost benchmark: {'; '.join(measured)} "
-                    f"({paths.cost_bench(scale, paper)})")
+                    f"({paths.cost_bench(scale, paper)}); a time cell's [lo, hi] is the min-max over the rounds")
     if has_official:
         records = paths.tagged_metrics(scale, paper, "<experiment>")
         head.append("- official: the released checkpoint of the row's experiment, imported and measured with the "

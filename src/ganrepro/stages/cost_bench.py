@@ -32,10 +32,12 @@ def run_cost_bench(paper: str, scale: str, out_path: str) -> dict:
     params = load_params()
     spec = cost_bench_spec(paper, params)
     settings = bench_settings(paper, scale, params)
+    settings.setdefault("threads", int(params.scale(scale).get("threads") or 0))  # the job's, as training's
     result = importlib.import_module(spec["module"]).run(settings)
     record = {"paper": paper, "scale": scale, "module": spec["module"], "settings": settings,
-              "protocol": (f"{result['memory']} peak memory and seconds per training iteration, device "
-                           f"{result['device']}, batch {result['batch']}, resolution {result['resolution']}"),
+              "protocol": (f"{result['memory']} peak memory and seconds per training iteration ({result['timer']}, "
+                           f"median of {result['rounds']} interleaved rounds), device {result['device']}, batch "
+                           f"{result['batch']}, resolution {result['resolution']}"),
               **result, "provenance": provenance(config={"cost_bench": settings}, device=result["device"])}
     write_json(out_path, record)
     print(result.get("text", ""))
