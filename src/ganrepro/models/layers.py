@@ -15,8 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fused import filter_conv
-
 LRELU_SLOPE = 0.2
 # StyleGAN convention: the activation multiplies its output by sqrt(2) at runtime.
 STYLEGAN_LRELU_GAIN = math.sqrt(2.0)
@@ -37,12 +35,12 @@ def filter2d(x: torch.Tensor, f: torch.Tensor, pad: tuple[int, int], stride: int
     """Convolve every channel of ``x`` with the separable 2D filter outer(f, f) * gain.
 
     ``pad`` = (before, after) zero padding applied to both spatial dims (negative crops).
-    The filter is a constant: its (double) backward never computes a kernel gradient (``fused.filter_conv``).
     """
     channels = x.shape[1]
     f = f.to(x.dtype).flip(0)  # true convolution, as upfirdn2d (no-op for symmetric filters)
     kernel = (torch.outer(f, f) * gain)[None, None].expand(channels, 1, -1, -1)
-    return filter_conv(x, kernel, pad, stride)  # pad + depthwise conv, without the kernel's gradient
+    x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
+    return F.conv2d(x, kernel, stride=stride, groups=channels)
 
 
 def upsample_2x(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
