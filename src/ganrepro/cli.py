@@ -104,6 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--experiments", nargs="*", default=None)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--device", default=None)
+    p.add_argument("--compare", metavar="REV", default=None,
+                   help="CPU time per training step of this tree vs commit REV, interleaved (orchestration/bench_compare.py)")
+    p.add_argument("--configs", nargs="*", default=None, help="with --compare: which of its configs (default: all)")
+    p.add_argument("--repeats", type=int, default=5, help="with --compare: interleaved blocks per tree")
 
     p = sub.add_parser("gpu-check", help="a GPU session's checks as one table: CUDA tests, a tiny DAG on the device, "
                                          "throughput per family at paper widths (fp32, bf16), cost ratios")
@@ -218,7 +222,8 @@ def _enter_workspace(args) -> None:
         from .config import load_params
 
         torch.set_num_threads(int(load_params().scale(args.scale).get("threads", 1)))  # as under Snakemake/DVC
-    if getattr(args, "paper", "unset") is None and args.cmd not in ("plan", "dag-timing"):
+    compare = args.cmd == "bench" and args.compare  # its configs name their papers
+    if getattr(args, "paper", "unset") is None and args.cmd not in ("plan", "dag-timing") and not compare:
         args.paper = _infer_paper(args)
 
 
@@ -356,6 +361,11 @@ def _dispatch(args) -> int | None:
         from .orchestration.timing import report
 
         print(report(Path(args.logs), cores=args.cores, scale=args.scale, paper=args.paper))
+        return 0
+    if args.cmd == "bench" and args.compare:
+        from .orchestration.bench_compare import run_compare
+
+        run_compare(args.compare, configs=args.configs, repeats=args.repeats)
         return 0
     if args.cmd == "bench":
         from .orchestration.bench import run_bench

@@ -17,6 +17,14 @@ def gradient_sq_norm(logits: torch.Tensor, inputs: torch.Tensor, *, create_graph
     return grad.float().square().flatten(1).sum(1)
 
 
+def pair_gradient_sq_norm(real_logits, fake_logits, real, fake, *, create_graph: bool):
+    """``(gradient_sq_norm(real_logits, real), gradient_sq_norm(fake_logits, fake))`` in one backward pass
+    (the logits of one batch do not depend on the other batch's images)."""
+    grads = torch.autograd.grad(real_logits.sum() + fake_logits.sum(), [real, fake], create_graph=create_graph,
+                                retain_graph=True)
+    return tuple(g.float().square().flatten(1).sum(1) for g in grads)
+
+
 def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, pl_mean: torch.Tensor, decay: float = 0.01):
     """StyleGAN2 path-length regularisation. Returns (per-sample penalty [N], updated pl_mean).
 

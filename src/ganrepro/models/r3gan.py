@@ -168,6 +168,8 @@ class R3GANGenerator(nn.Module):
 class R3GANDiscriminator(nn.Module):
     """D(x, c) -> logits [N]."""
 
+    per_sample = True  # no batch statistics: a sample's logit depends on that sample only
+
     def __init__(self, *, resolution, img_channels, num_classes, widths, blocks_per_stage=2, expansion=2.0,
                  group_size=16, c_embed_dim_d=None, resample_filter=(1, 2, 1), reduced_precision_stages=0,
                  reduced_dtype="bfloat16"):

@@ -50,6 +50,17 @@ class AdversarialObjective(Objective):
         with self.autocast():
             return self.nets.D(self.nets.augment(images, aug_p), c).float()
 
+    def run_D_pair(self, real: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None,
+                   aug_p: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(run_D(real), run_D(fake))``; one D pass over both batches when D treats samples independently
+        (``D.per_sample``: no minibatch statistics), each batch augmented on its own as before."""
+        if not getattr(self.nets.D, "per_sample", False):
+            return self.run_D(real, c, aug_p), self.run_D(fake, c, aug_p)
+        images = torch.cat([self.nets.augment(real, aug_p), self.nets.augment(fake, aug_p)])
+        with self.autocast():
+            logits = self.nets.D(images, None if c is None else torch.cat([c, c])).float()
+        return logits[: real.shape[0]], logits[real.shape[0]:]
+
     def path_length(self, images: torch.Tensor, ws: torch.Tensor) -> torch.Tensor:
         """StyleGAN2's per-sample path-length penalty; updates the running mean."""
         penalty, self.pl_mean = path_length_penalty(images, ws, self.pl_mean.to(images.device))

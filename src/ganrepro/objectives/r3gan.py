@@ -19,7 +19,7 @@ import random
 
 import torch
 
-from ..losses import d_loss, g_loss, gradient_sq_norm
+from ..losses import d_loss, g_loss, pair_gradient_sq_norm
 from . import register
 from .adversarial import PL_INTERVAL, AdversarialObjective, has_mapping
 from .base import Objective, Phase
@@ -82,13 +82,11 @@ class R3GANObjective(AdversarialObjective):
             fake, _ = self.run_G(b["z_d"], b["c_d"])
         real = b["real_d"].detach().requires_grad_(True)
         fake = fake.detach().float().requires_grad_(True)
-        real_logits = self.run_D(real, b["c_d"], sched["aug_p"])
-        fake_logits = self.run_D(fake, b["c_d"], sched["aug_p"])
+        real_logits, fake_logits = self.run_D_pair(real, fake, b["c_d"], sched["aug_p"])
         adv = d_loss(loss_cfg["objective"], real_logits, fake_logits).mean()
         r1_on = loss_cfg["r1"] and apply_reg
         r2_on = loss_cfg["r2"] and apply_reg
-        r1_sq = gradient_sq_norm(real_logits, real, create_graph=r1_on)
-        r2_sq = gradient_sq_norm(fake_logits, fake, create_graph=r2_on)
+        r1_sq, r2_sq = pair_gradient_sq_norm(real_logits, fake_logits, real, fake, create_graph=r1_on or r2_on)
         penalty = torch.zeros([])
         if r1_on:
             penalty = penalty + r1_sq.mean()
@@ -96,7 +94,8 @@ class R3GANObjective(AdversarialObjective):
             penalty = penalty + r2_sq.mean()
         reg_weight = sched["gamma"] / 2 * loss_cfg["reg_interval"]  # lazy regularisation scales the penalty up
         total = adv + reg_weight * penalty
-        (total * gain).backward()
+        # D's parameters only: the images' own gradients are not needed
+        torch.autograd.backward(total * gain, inputs=[p for p in self.nets.D.parameters() if p.requires_grad])
         return {
             "loss_d": adv.item(), "loss_d_reg": (reg_weight * penalty).item(),
             "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item(),
