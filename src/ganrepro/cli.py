@@ -9,6 +9,7 @@ import os
 import sys
 import traceback
 
+from . import paths
 from .errors import GanreproError
 
 
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cpus-per-task", type=int, default=None)
     p.add_argument("--mem-gb", type=float, default=None)
     p.add_argument("--timeout-min", type=int, default=None, help="default: from the paper's GPU-hours")
-    p.add_argument("--folder", default="logs/submitit", help="submitit's job folder (pickles, logs)")
+    p.add_argument("--folder", default=paths.SUBMITIT, help="submitit's job folder (pickles, logs)")
     p.add_argument("--wait", action="store_true", help="wait for the jobs (through requeues) and report")
 
     p = sub.add_parser("evaluate", help="evaluate one trained experiment, or --network PATH with its protocol")
@@ -86,14 +87,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tables", help="regenerate a paper's tables (CSV + markdown)")
     _add_run_args(p, experiment=False)
-    p.add_argument("--out", default="results/tables")
+    p.add_argument("--out", default=paths.TABLES)
     p.add_argument("--table", default=None, help="one table (default: all of the paper's tables)")
     p.add_argument("--agreement", action="store_true",
                    help="then the agreement of the paper's tables with the paper (as `ganrepro agreement`)")
 
     p = sub.add_parser("figures", help="regenerate a paper's figures (PNG)")
     _add_run_args(p, experiment=False)
-    p.add_argument("--out", default="results/figures")
+    p.add_argument("--out", default=paths.FIGURES)
     p.add_argument("--figure", default=None, help="one figure (default: all of the paper's figures)")
     p.add_argument("--real-samples", nargs="*", default=[], metavar="DATASET",
                    help="also the grid of real images of these prepared datasets (as `ganrepro real-samples`, "
@@ -113,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
                                          "throughput per family at paper widths (fp32, bf16), cost ratios")
     p.add_argument("--device", default="cuda", help="cuda (default) or cpu (with --tiny: the dry run)")
     p.add_argument("--tiny", action="store_true", help="tiny scale everywhere: the dry run, well under a minute")
-    p.add_argument("--out", default="results/gpu_check", help="directory for the table, gpu_check.json and logs")
+    p.add_argument("--out", default=paths.GPU_CHECK, help="directory for the table, gpu_check.json and logs")
     p.add_argument("--budget-s", type=float, default=400, help="bench and cost rows past this are skipped")
     p.add_argument("--sections", nargs="+", default=["tests", "dag", "bench", "cost"],
                    choices=["tests", "dag", "bench", "cost"])
@@ -144,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="exit 1 if --out differs from what params/ generate")
 
     p = sub.add_parser("dag-timing", help="per-rule job time and wall time of a finished DAG run, from its logs/")
-    p.add_argument("--logs", default="logs")
+    p.add_argument("--logs", default=paths.LOGS)
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--scale", default=None, help="only this scale's jobs (default: every log)")
     p.add_argument("--paper", default=None, help="only this paper's jobs (shared jobs such as instruments excluded)")
@@ -174,13 +175,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("agreement", help="rank agreement (Kendall tau, flips) and ablation steps vs the paper")
     p.add_argument("--paper", default=None)
-    p.add_argument("--tables", default="results/tables", help="directory of <paper>/<table>.csv")
+    p.add_argument("--tables", default=paths.TABLES, help="directory of <paper>/<table>.csv")
 
     p = sub.add_parser("overview", help="write results/README.md: where the reproduction stands, per paper")
     p.add_argument("--papers", nargs="+", default=None, help="default: every paper in params/experiments/")
-    p.add_argument("--out", default="results/README.md")
-    p.add_argument("--tables", default="results/tables")
-    p.add_argument("--figures", default="results/figures")
+    p.add_argument("--out", default=paths.OVERVIEW)
+    p.add_argument("--tables", default=paths.TABLES)
+    p.add_argument("--figures", default=paths.FIGURES)
     p.add_argument("--scale", default=None, help="scale whose learning gates to show (the DAG passes its own)")
     p = sub.add_parser("snapshot", help="compare results/tables with the committed snapshot cell by cell "
                                         "(results/snapshot/<scale>/), or --save this run as the new snapshot")
@@ -432,7 +433,7 @@ def _dispatch(args) -> int | None:
             print(save_snapshot(args.scale))
             return 0
         old = args.against or snapshot_dir(args.scale) / "tables"
-        print(summary(compare_tables("results/tables", old)))
+        print(summary(compare_tables(paths.TABLES, old)))
         return 0
     raise AssertionError(args.cmd)
 

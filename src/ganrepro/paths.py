@@ -89,6 +89,12 @@ def kept_network_files(run_dir: str | os.PathLike) -> list[Path]:
 # --- results ---------------------------------------------------------------------------------------------
 RESULTS = "results"
 SNAPSHOT = f"{RESULTS}/snapshot"  # the committed snapshot of the latest smoke run (never a DAG output)
+TABLES = f"{RESULTS}/tables"      # <paper>/<table>.csv|md
+FIGURES = f"{RESULTS}/figures"    # <paper>/<figure>.png, <paper>/samples/
+OVERVIEW = f"{RESULTS}/README.md"  # where the reproduction stands, per paper (ganrepro overview)
+GPU_CHECK = f"{RESULTS}/gpu_check"
+LOGS = "logs"                     # one log per DAG job (paths.log), read back by `ganrepro dag-timing`
+SUBMITIT = f"{LOGS}/submitit"     # submitit's job folder (ganrepro launch)
 
 
 def metrics(scale: str, paper: str, experiment: str) -> str:
@@ -111,7 +117,7 @@ def cost_bench(scale: str, paper: str) -> str:
 
 
 def tables_dir(paper: str) -> str:
-    return f"{RESULTS}/tables/{paper}"
+    return f"{TABLES}/{paper}"
 
 
 def table(paper: str, name: str, ext: str) -> str:
@@ -119,7 +125,7 @@ def table(paper: str, name: str, ext: str) -> str:
 
 
 def figures_dir(paper: str) -> str:
-    return f"{RESULTS}/figures/{paper}"
+    return f"{FIGURES}/{paper}"
 
 
 def figure(paper: str, name: str) -> str:
@@ -138,5 +144,7 @@ def real_grid(paper: str, dataset: str) -> str:
     return f"{samples_dir(paper)}/real/{dataset}.png"
 
 
-def log(scale: str, stage: str, *parts: str) -> str:
-    return "/".join(["logs", scale, stage, *parts]) + ".log"
+def log(*parts: str) -> str:
+    """A DAG job's log: ``log(scale, "train", paper, exp)`` -> ``logs/<scale>/train/<paper>/<exp>.log``;
+    jobs of no one scale leave it out (``log("tables", paper)``)."""
+    return "/".join([LOGS, *parts]) + ".log"

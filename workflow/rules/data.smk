@@ -6,7 +6,7 @@ rule prepare_data:
         paths.dataset_manifest("{scale}", "{dataset}"),
     threads: THREADS
     log:
-        "logs/{scale}/prepare_data/{dataset}.log",
+        paths.log("{scale}", "prepare_data", "{dataset}"),
     shell:
         "OMP_NUM_THREADS={threads} ganrepro prepare-data --dataset {wildcards.dataset} --scale {wildcards.scale} > {log} 2>&1"
 
@@ -18,7 +18,7 @@ rule train_extractor:
         scale=SCALE,
     threads: THREADS
     log:
-        f"logs/{SCALE}/instruments/feature_cnn.log",
+        paths.log(SCALE, "instruments", "feature_cnn"),
     shell:
         "OMP_NUM_THREADS={threads} ganrepro train-extractor --scale {params.scale} > {log} 2>&1"
 
@@ -30,6 +30,6 @@ rule train_digit_classifier:
         scale=SCALE,
     threads: THREADS
     log:
-        f"logs/{SCALE}/instruments/digit_cnn.log",
+        paths.log(SCALE, "instruments", "digit_cnn"),
     shell:
         "OMP_NUM_THREADS={threads} ganrepro train-digit-classifier --scale {params.scale} > {log} 2>&1"

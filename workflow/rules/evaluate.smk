@@ -18,7 +18,7 @@ rule evaluate:
     resources:
         gpu=lambda w: min(1, PIPELINE.gpus(w.paper, w.exp)),  # 1 when the run trains on GPU (Inception FID), else 0
     log:
-        f"logs/{SCALE}/evaluate/{{paper}}/{{exp}}.log",
+        paths.log(SCALE, "evaluate", "{paper}", "{exp}"),
     benchmark:
         f"benchmarks/{SCALE}/evaluate/{{paper}}/{{exp}}.tsv"
     shell:
@@ -31,7 +31,7 @@ rule count_params:
         paths.param_counts("{paper}"),
     threads: THREADS
     log:
-        "logs/count_params/{paper}.log",
+        paths.log("count_params", "{paper}"),
     shell:
         "OMP_NUM_THREADS={threads} ganrepro count-params --paper {wildcards.paper} --out {output} > {log} 2>&1"
 
@@ -43,6 +43,6 @@ rule cost_bench:  # memory and time per training iteration, for tables' `source:
         scale=SCALE,
     threads: THREADS
     log:
-        "logs/cost_bench/{paper}.log",
+        paths.log("cost_bench", "{paper}"),
     shell:
         "OMP_NUM_THREADS={threads} ganrepro cost-bench --paper {wildcards.paper} --scale {params.scale} --out {output} > {log} 2>&1"

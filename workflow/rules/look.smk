@@ -13,6 +13,6 @@ rule overview:
         scale=SCALE,
     threads: THREADS
     log:
-        "logs/overview.log",
+        paths.log("overview"),
     shell:
         "OMP_NUM_THREADS={threads} ganrepro overview --papers {params.papers} --scale {params.scale} > {log} 2>&1"

@@ -38,7 +38,7 @@ for _paper in PIPELINE.papers:
             preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
         threads: THREADS
         log:
-            f"logs/tables/{_paper}.log",
+            paths.log("tables", _paper),
         shell:
             "OMP_NUM_THREADS={threads} ganrepro tables --paper {params.paper} --scale {params.scale} --agreement"
             " > {log} 2>&1"
@@ -57,7 +57,7 @@ for _paper in PIPELINE.papers:
             preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
         threads: THREADS
         log:
-            f"logs/figures/{_paper}.log",
+            paths.log("figures", _paper),
         shell:
             "OMP_NUM_THREADS={threads} ganrepro figures --paper {params.paper} --scale {params.scale}"
             " --real-samples {params.datasets} > {log} 2>&1"

@@ -21,7 +21,7 @@ rule train:
         gpu_hours=lambda w: PIPELINE.gpu_hours_label(w.paper, w.exp),
         runtime=lambda w, attempt: PIPELINE.runtime_minutes(w.paper, w.exp) * attempt,
     log:
-        "logs/{scale}/train/{paper}/{exp}.log",
+        paths.log("{scale}", "train", "{paper}", "{exp}"),
     benchmark:
         "benchmarks/{scale}/train/{paper}/{exp}.tsv"
     shell:

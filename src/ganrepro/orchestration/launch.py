@@ -42,6 +42,7 @@ import submitit
 import torch
 import torch.distributed as dist
 
+from .. import paths
 from ..config import list_experiments
 from ..data import open_archive
 from ..errors import ConfigError, GanreproError
@@ -202,7 +203,7 @@ def _destroy_process_group() -> None:
 # --- submitting ---------------------------------------------------------------------------------------
 
 
-def make_executor(folder: str | os.PathLike = "logs/submitit", cluster: str | None = "slurm", *,
+def make_executor(folder: str | os.PathLike = paths.SUBMITIT, cluster: str | None = "slurm", *,
                   max_num_timeout: int = 3) -> submitit.AutoExecutor:
     return submitit.AutoExecutor(folder=folder, cluster=cluster, slurm_max_num_timeout=max_num_timeout)
 
@@ -216,7 +217,7 @@ def submit_run(executor: submitit.AutoExecutor, cfg: dict, resources: SlurmResou
 
 
 def submit(paper: str, experiments: list[str] | None, scale: str, resources: SlurmResources | None = None, *,
-           folder: str | os.PathLike = "logs/submitit",
+           folder: str | os.PathLike = paths.SUBMITIT,
            cluster: str | None = "slurm") -> list[tuple[str, submitit.Job]]:
     """Submit experiments of `paper` at `scale` (all of them when `experiments` is empty): [(experiment, job)]."""
     resources = resources or SlurmResources()
@@ -265,7 +266,7 @@ def wait(jobs: list[tuple[str, submitit.Job]], *, poll_s: float = 2.0, timeout_s
 
 
 def launch(paper: str, experiments: list[str] | None, scale: str, resources: SlurmResources, *,
-           folder: str = "logs/submitit", wait_for_jobs: bool = False) -> int:
+           folder: str = paths.SUBMITIT, wait_for_jobs: bool = False) -> int:
     """The `ganrepro launch` command: submit, print the job ids, optionally wait for the outcomes."""
     jobs = submit(paper, experiments, scale, resources, folder=folder)
     for exp, job in jobs:

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import kendalltau
 
+from .. import paths
 from ..config import load_params
 from ..errors import ConfigError, ResultFileError
 from ..utils_io import atomic_write
@@ -226,13 +227,13 @@ def read_table_csv(path: Path) -> pd.DataFrame:
     return df
 
 
-def table_csvs(paper: str, tables_dir: str | Path = "results/tables") -> list[Path]:
+def table_csvs(paper: str, tables_dir: str | Path = paths.TABLES) -> list[Path]:
     """The paper's table CSVs under ``tables_dir/<paper>/``, in params/reported order."""
     names = list(load_params().reported[paper]["tables"])
     return [p for name in names if (p := Path(tables_dir) / paper / f"{name}.csv").is_file()]
 
 
-def agreement_frame(paper: str, tables_dir: str | Path = "results/tables") -> pd.DataFrame:
+def agreement_frame(paper: str, tables_dir: str | Path = paths.TABLES) -> pd.DataFrame:
     lines = []
     for path in table_csvs(paper, tables_dir):
         lines += table_agreement(paper, path.stem, read_table_csv(path))
@@ -292,7 +293,7 @@ def to_markdown(paper: str, df: pd.DataFrame) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_agreement(paper: str, tables_dir: str | Path = "results/tables") -> list[Path]:
+def write_agreement(paper: str, tables_dir: str | Path = paths.TABLES) -> list[Path]:
     """Write ``<tables_dir>/<paper>/agreement.csv`` and ``agreement.md``; return their paths."""
     df = agreement_frame(paper, tables_dir)
     base = Path(tables_dir) / paper

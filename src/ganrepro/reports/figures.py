@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from .. import paths  # noqa: E402
 from ..config import list_experiments, resolve_run  # noqa: E402
 from .figure_list import figure_builders  # noqa: E402
 from ..training.stats import read_stats  # noqa: E402
@@ -56,7 +57,7 @@ def training_curves(paper: str, scale: str, out: Path) -> Path:
     return save_png(grid.figure, out / paper / "training_curves.png")
 
 
-def write_figures(paper: str, scale: str, out: str = "results/figures", figure: str | None = None) -> list[Path]:
+def write_figures(paper: str, scale: str, out: str = paths.FIGURES, figure: str | None = None) -> list[Path]:
     sns.set_theme(style="whitegrid", context="paper")
     builders = figure_builders(paper)
     if figure is not None and figure not in builders:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import paths
 from ..utils_io import atomic_write
 from .agreement import read_table_csv, table_csvs, tau_text
 from .gates import gates_section
@@ -113,8 +114,8 @@ def paper_section(paper: str, tables_dir: Path, figures_dir: Path, page_dir: Pat
     return out + links + [""]
 
 
-def write_overview(papers, out: str | Path = "results/README.md", *, tables_dir: str | Path = "results/tables",
-                   figures_dir: str | Path = "results/figures", scale: str | None = None) -> Path:
+def write_overview(papers, out: str | Path = paths.OVERVIEW, *, tables_dir: str | Path = paths.TABLES,
+                   figures_dir: str | Path = paths.FIGURES, scale: str | None = None) -> Path:
     """Write the overview page for ``papers`` (names as in params/reported) and return its path."""
     out, tables_dir, figures_dir = Path(out), Path(tables_dir), Path(figures_dir)
     lines = ["# Where the reproduction stands", "",

@@ -280,7 +280,7 @@ def to_markdown(df: pd.DataFrame, paper: str, table: str, scale: str) -> str:
     return "\n".join(head) + pd.DataFrame(wide).to_markdown(index=False) + "\n"
 
 
-def write_tables(paper: str, scale: str, out: str = "results/tables", table: str | None = None) -> list[Path]:
+def write_tables(paper: str, scale: str, out: str = paths.TABLES, table: str | None = None) -> list[Path]:
     params = load_params()
     known = list(params.reported.get(paper, {}).get("tables", {}))
     if table is not None and table not in known:
