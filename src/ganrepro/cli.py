@@ -10,6 +10,7 @@ import sys
 import traceback
 
 from . import paths
+from .scales import MAIN_SCALE, SCALES
 from .errors import GanreproError
 
 
@@ -17,7 +18,7 @@ def _add_run_args(p: argparse.ArgumentParser, experiment: bool = True) -> None:
     p.add_argument("--paper", default=None, help="paper whose experiments to use (params/experiments/<paper>.yaml)")
     if experiment:
         p.add_argument("--experiment", required=True, help="experiment id from params/experiments/<paper>.yaml")
-    p.add_argument("--scale", default="smoke", help="scale preset: tiny | smoke | paper (default: smoke)")
+    p.add_argument("--scale", default=MAIN_SCALE, help=f"scale preset: {' | '.join(SCALES)} (default: {MAIN_SCALE})")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,13 +36,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare-data", help="build data/<scale>/<dataset> (embedded stand-in or real data)")
     p.add_argument("--dataset", required=True)
-    p.add_argument("--scale", default="smoke")
+    p.add_argument("--scale", default=MAIN_SCALE)
 
     p = sub.add_parser("train-extractor", help="train the stand-in feature extractor used for FID at small scales")
-    p.add_argument("--scale", default="smoke")
+    p.add_argument("--scale", default=MAIN_SCALE)
 
     p = sub.add_parser("train-digit-classifier", help="train the StackedMNIST mode-counting classifier")
-    p.add_argument("--scale", default="smoke")
+    p.add_argument("--scale", default=MAIN_SCALE)
 
     p = sub.add_parser("train", help="train one experiment (re-run the same command to resume)")
     _add_run_args(p)
@@ -185,7 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", default=None, help="scale whose learning gates to show (the DAG passes its own)")
     p = sub.add_parser("snapshot", help="compare results/tables with the committed snapshot cell by cell "
                                         "(results/snapshot/<scale>/), or --save this run as the new snapshot")
-    p.add_argument("--scale", default="smoke")
+    p.add_argument("--scale", default=MAIN_SCALE)
     p.add_argument("--save", action="store_true", help="copy results/ of this run into results/snapshot/<scale>/")
     p.add_argument("--against", default=None, help="another tables directory to compare with (default: the snapshot's)")
     return ap

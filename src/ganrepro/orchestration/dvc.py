@@ -37,6 +37,7 @@ from pathlib import Path
 import yaml
 
 from ..config.load import read_yaml
+from ..scales import MAIN_SCALE
 from .dag import PipelineDAG
 
 # Keys of params/scales/<scale>.yaml each kind of stage depends on. tests/test_dvc.py perturbs every key
@@ -81,7 +82,7 @@ def _repo_root() -> Path:
 def default_scale() -> str:
     """The scale Snakemake runs by default (workflow/config.yaml), so both tools agree."""
     cfg = _repo_root() / "workflow" / "config.yaml"
-    return read_yaml(cfg)["scale"] if cfg.is_file() else "smoke"
+    return read_yaml(cfg)["scale"] if cfg.is_file() else MAIN_SCALE
 
 
 def _default_papers():

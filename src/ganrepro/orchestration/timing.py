@@ -12,6 +12,8 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
+from ..scales import SCALES
+
 
 def _birth(path: Path) -> float | None:
     try:
@@ -36,11 +38,11 @@ def job_times(logs: Path, scale: str | None = None, paper: str | None = None) ->
     out: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for path in sorted(Path(logs).rglob("*.log")):
         parts = path.relative_to(logs).parts
-        if scale and parts[0] != scale and parts[0] in ("tiny", "smoke", "paper"):
+        if scale and parts[0] != scale and parts[0] in SCALES:
             continue
         if paper and paper not in parts[:-1] and not path.stem.startswith(paper):
             continue
-        if parts[0] in ("tiny", "smoke", "paper"):
+        if parts[0] in SCALES:
             parts = parts[1:]
         kind = parts[0] if len(parts) > 1 else path.stem  # logs/<kind>/... or logs/<kind>.log
         start = _birth(path)
