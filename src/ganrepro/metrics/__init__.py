@@ -11,7 +11,8 @@ Importing this package is cheap; torch-fidelity is imported on first use.
 from ganrepro.metrics.checkpoints import load_feature_cnn
 from ganrepro.metrics.extractors import CNN_EXTRACTOR_NAME, INCEPTION_EXTRACTOR_NAME, register_extractors, resolve_extractor
 from ganrepro.metrics.feature_cnn import FeatureCNN
-from ganrepro.metrics.fidelity import compute_fidelity, count_tag, load_real, metric_names
+from ganrepro.metrics.fidelity import compute_fidelity, load_real, metric_names
+from ganrepro.metrics.names import count_tag, metric_name, parse_metric_name
 from ganrepro.metrics.modes import (
     DigitClassifier,
     classify_stacked,

@@ -40,6 +40,7 @@ from ganrepro.errors import DatasetError
 from ganrepro.metrics.bootstrap import FID_BOOTSTRAP, bootstrap_fid
 from ganrepro.metrics.extractors import register_extractors, resolve_extractor
 from ganrepro.metrics.fidelity_features import calculate_metrics_with_features
+from ganrepro.metrics.names import count_tag, metric_name
 from ganrepro.provenance import provenance
 from ganrepro.utils_io import write_json
 
@@ -52,28 +53,19 @@ PR_NEIGHBORHOOD = 3
 # metric names
 
 
-def count_tag(n: int) -> str:
-    """2000 -> '2k', 50000 -> '50k', 1500 -> '1500'."""
-    n = int(n)
-    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
-
-
 def metric_names(
     kind: str, *, num_fake: int, tag: str, num_real: int | None = None, real_total: int | None = None
 ) -> list[str]:
     """The metric name(s) ``kind`` produces ('pr' gives two). ``num_real < real_total`` marks a real subset."""
-    nf = count_tag(num_fake)
     subset = num_real is not None and real_total is not None and num_real < real_total
     real = f"r{count_tag(num_real)}" if subset else "full"
-    if kind == "fid":
-        return [f"fid{nf}_{real}-{tag}"]
-    if kind == "kid":
-        return [f"kid{nf}_{real}-{tag}"]
+    if kind in ("fid", "kid"):
+        return [metric_name(kind, num_fake, tag, real)]
     if kind == "pr":
-        suffix = f"_{real}" if subset else ""
-        return [f"precision{nf}_k{PR_NEIGHBORHOOD}{suffix}-{tag}", f"recall{nf}_k{PR_NEIGHBORHOOD}{suffix}-{tag}"]
+        return [metric_name(k, num_fake, tag, f"k{PR_NEIGHBORHOOD}", real if subset else "")
+                for k in ("precision", "recall")]
     if kind == "is":
-        return [f"is{nf}-{tag}"]
+        return [metric_name("is", num_fake, tag)]
     raise ValueError(f"unknown metric kind {kind!r}; use one of {METRICS}")
 
 

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ganrepro.errors import DatasetError
 from ganrepro.metrics.checkpoints import load_trained_classifier, save_trained_classifier
-from ganrepro.metrics.fidelity import count_tag
+from ganrepro.metrics.names import metric_name
 from ganrepro.metrics.images import as_uint8_images, normalize_uint8
 from ganrepro.metrics.train_instruments import check_labels, fit_classifier
 from ganrepro.provenance import provenance
@@ -188,7 +188,6 @@ def compute_modes(
     st = mode_stats(ids, num_modes)
     meta = getattr(classifier, "meta", {}) or {}
     tag = tag or meta.get("tag") or "digits_cnn"
-    n = count_tag(st["num_samples"])
     base = {
         "num_fake": st["num_samples"],
         "num_modes": st["num_modes"],
@@ -198,6 +197,6 @@ def compute_modes(
         "provenance": provenance(seeds={"modes": seed}),
     }
     return {
-        f"modes{n}-{tag}": {"value": st["modes"], "metric": "modes", **base},
-        f"reverse_kl{n}-{tag}": {"value": st["reverse_kl"], "metric": "reverse_kl", **base},
+        metric_name("modes", st["num_samples"], tag): {"value": st["modes"], "metric": "modes", **base},
+        metric_name("reverse_kl", st["num_samples"], tag): {"value": st["reverse_kl"], "metric": "reverse_kl", **base},
     }

@@ -106,7 +106,9 @@ def embed(images: torch.Tensor | np.ndarray, extractor: dict, device="cpu", batc
 
 
 def metric_name(latents: int, views: int, tag: str) -> str:
-    return f"{METRIC}{latents}x{views}-{tag}"
+    from ...metrics.names import metric_name as protocol_name
+
+    return protocol_name(METRIC, f"{latents}x{views}", tag)
 
 
 def view_consistency(G, *, camera: str, extractor: dict, latents: int, views: int, seed: int, device="cpu",
