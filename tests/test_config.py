@@ -211,3 +211,10 @@ def test_runs_without_ada_carry_no_ada_key_and_epigraf_samples_never_exceed_the_
     assert (paper["model"]["n_coarse"], paper["model"]["n_fine"], paper["model"]["bg_steps"]) == (48, 48, 8)
     smoke = resolve_run("epigraf", "t1-epigraf-cats256", "smoke")
     assert (smoke["model"]["n_coarse"], smoke["model"]["bg_steps"]) == (12, 4)
+
+
+def test_table9_settings_show_gs_lr_ratio_as_used():
+    from ganrepro.papers.r3gan.settings import used_settings
+
+    assert used_settings("r3gan", "t6-e-cifar10", "paper")["g_lr_mult"] == 1.0  # the paper: one lr for both
+    assert used_settings("r3gan", "t6-e-cifar10", "smoke")["g_lr_mult"] == 0.5  # the small-scale recipe

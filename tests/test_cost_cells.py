@@ -62,3 +62,11 @@ def test_summaries_of_rounds():
     out = interleave({"a": lambda r: calls.append(("a", r)) or r, "b": lambda r: calls.append(("b", r)) or -r}, 2)
     assert calls == [("a", -1), ("b", -1), ("a", 0), ("b", 0), ("a", 1), ("b", 1)]  # warm-up round, then A B A B
     assert out == {"a": [0, 1], "b": [0, -1]}
+
+
+def test_a_relative_cell_whose_reference_has_no_rounds_keeps_value_and_interval_in_reported_units():
+    mixed = {**BENCH, "rows": {"image": {"sec_per_iter": 3.0},
+                               "patch": {"sec_per_iter": 1.5, "sec_per_iter_samples": [1.5, 1.2, 1.8]}}}
+    cell = cost_cell(SPEC, "days", rows("small"), mixed)
+    assert cell["reproduced"] == pytest.approx(12.0)  # 1.5 / 3.0 x 24
+    assert cell["ci"] == pytest.approx((1.2 / 3 * 24, 1.8 / 3 * 24))  # not seconds beside GPU-days

@@ -62,3 +62,10 @@ def test_numbers_parse_and_files_are_written(dry_run):
         assert f"{r['s/iter']:.4f}" in printed
     for name in ("gpu_check.txt", "cuda_tests.log", "dag.log", "cost_epigraf.txt", "cost_inr_multistage.txt"):
         assert (out / name).stat().st_size > 0
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-GPU path")
+def test_cuda_requested_without_a_gpu_fails_loudly_instead_of_falling_back(tmp_path):
+    rows = gpu_check.run_gpu_check(device="cuda", out=str(tmp_path))
+    assert [r["section"] for r in rows] == ["device"] and rows[0]["result"].startswith("FAILED")
+    assert "FAILED" in (tmp_path / "gpu_check.txt").read_text()

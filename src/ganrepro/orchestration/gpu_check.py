@@ -63,6 +63,16 @@ def row(section: str, item: str, result: str, precision: str = "-", img_s=None, 
             "peak MB": peak_mb, "result": result}
 
 
+def device_rows(device: str) -> list[dict]:
+    """A FAILED row when ``device`` is CUDA and this machine has none (else nothing)."""
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        return [row("device", device, "FAILED: torch.cuda.is_available() is False (no GPU, or a CPU-only torch "
+                                      "build); run on a GPU machine, or use --device cpu --tiny for the dry run")]
+    return []
+
+
 # ----------------------------------------------------------------------------------------------- tests
 def cuda_test_files(root: Path) -> list[str]:
     return sorted(str(p) for p in (root / "tests").rglob("test_*.py") if "mark.cuda" in p.read_text())
@@ -175,7 +185,11 @@ def check_cost(plan: Plan, deadline: float) -> list[dict]:
         if plan.device == "cpu" and settings.get("memory") == "cuda":
             settings["memory"] = "rss"
         module = importlib.import_module(cost_bench_spec(paper)["module"])
-        result = module.run(settings)
+        try:
+            result = module.run(settings)
+        except Exception as exc:  # e.g. out of memory at paper size: the row says so, the table is still printed
+            rows.append(row("cost", paper, f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"))
+            continue
         (plan.out / f"cost_{paper}.txt").write_text(result["text"] + "\n")
         rows += cost_rows(paper, result, ref, module)
     return rows
@@ -207,12 +221,15 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join("  ".join(c[i].ljust(widths[i]) for i in range(len(HEADER))).rstrip() for c in cells)
 
 
-def run_gpu_check(device: str = "cuda", tiny: bool = False, out: str = "results/gpu_check", budget_s: float = 400,
+def run_gpu_check(device: str = "cuda", tiny: bool = False, out: str = paths.GPU_CHECK, budget_s: float = 400,
                   sections=SECTIONS, dag_paper: str = "inr_multistage") -> list[dict]:
     plan = plan_for(device, tiny, out, budget_s, dag_paper)
     plan.out.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + budget_s
-    rows: list[dict] = []
+    rows: list[dict] = device_rows(device)
+    if rows:  # no CUDA here: every cuda test would skip and every run would fall back to the CPU, all "ok"
+        print(write_results(plan, rows), flush=True)
+        return rows
     for section in sections:
         if section in ("tests", "dag"):
             rows += (check_tests if section == "tests" else check_dag)(plan)

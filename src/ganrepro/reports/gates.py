@@ -3,7 +3,7 @@
 Two kinds, both declared per paper in ``params/experiments/<paper>.yaml: learning_gates``:
 
 * metric gates: one run's metric against a bound (StackedMNIST modes >= 950, class accuracy >= 0.9,
-  EpiGRAF's multi-view consistency <= 0.5, ...);
+  EpiGRAF's multi-view consistency <= 1.0 frontal / 0.6 360-degree, ...);
 * the index gate: every trained run's learning index (``stages/learning_index.py``) at least
   ``index_min``. Runs whose every reported cell is "Fail" (the paper says they diverge) are exempt and
   say so; a run that failed here does not pass.

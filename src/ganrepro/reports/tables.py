@@ -114,8 +114,9 @@ def cost_cell(spec: dict, metric: str, row: dict, cost: dict | None) -> dict:
         if samples and ref_samples:
             samples = [reported_ref * x for x in paired_ratios(samples, ref_samples)]
             value = summarize(samples)["median"]
-        else:
-            value = reported_ref * value / (float(measured_ref[field]) * factor)
+        else:  # one side has no rounds: the value in reported units, and no interval in raw units beside it
+            scale = reported_ref / (float(measured_ref[field]) * factor)
+            value, samples = value * scale, [x * scale for x in samples]
         name += f" relative to {ref_id} x its reported {reported_ref:g}"
     ci = (min(samples), max(samples)) if samples else None
     return {"reproduced": value, "status": "reproduced", "metric_name": name, "ci": ci}

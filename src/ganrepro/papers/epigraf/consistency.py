@@ -119,8 +119,9 @@ def view_consistency(G, *, camera: str, extractor: dict, latents: int, views: in
     cams = view_cameras(camera, views)
     z = torch.randn([latents, G.z_dim], generator=torch.Generator().manual_seed(seed)).to(device)
     c = torch.arange(latents, device=device) % G.c_dim if getattr(G, "c_dim", 0) else None
-    torch.manual_seed(seed)
-    images = render_views(G, z, cams, c)
+    with torch.random.fork_rng(devices=[]):  # the global RNG of the caller is left as it was
+        torch.manual_seed(seed)
+        images = render_views(G, z, cams, c)
     feats, info = embed(images.flatten(0, 1), extractor, device)
     entry = {**consistency_ratio(feats.reshape(latents, views, -1)), "metric": METRIC, "latents": latents,
              "views": views, "seed": seed, "camera": camera, "pitch": PITCH,

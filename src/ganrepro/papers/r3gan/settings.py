@@ -22,7 +22,8 @@ def used_settings(paper: str, experiment: str, scale: str) -> dict:
         "duration_mimg": t["kimg"] / 1000,
         "burnin_mimg": s["lr"]["kimg"] / 1000,
         "batch": t["batch"],
-        "lr_start": s["lr"]["start"], "lr_end": s["lr"]["end"],
+        "lr_start": s["lr"]["start"], "lr_end": s["lr"]["end"],  # the lr schedule (D's)
+        "g_lr_mult": float(cfg["optim"]["G"].get("lr_mult", 1.0)),
         "gamma_start": s["gamma"]["start"], "gamma_end": s["gamma"]["end"],
         "beta2_start": s["beta2"]["start"], "beta2_end": s["beta2"]["end"],
         "ema_halflife_start_mimg": s["ema_halflife_kimg"]["start"] / 1000,
