@@ -19,7 +19,7 @@ import random
 
 import torch
 
-from ..losses import d_loss, g_loss, pair_gradient_sq_norm
+from ..losses import d_loss, g_loss, gradient_sq_norm, pair_gradient_sq_norm
 from . import register
 from .adversarial import PL_INTERVAL, AdversarialObjective, has_mapping
 from .base import Objective, Phase
@@ -86,7 +86,11 @@ class R3GANObjective(AdversarialObjective):
         adv = d_loss(loss_cfg["objective"], real_logits, fake_logits).mean()
         r1_on = loss_cfg["r1"] and apply_reg
         r2_on = loss_cfg["r2"] and apply_reg
-        r1_sq, r2_sq = pair_gradient_sq_norm(real_logits, fake_logits, real, fake, create_graph=r1_on or r2_on)
+        if r1_on == r2_on:  # one input-gradient pass for both norms
+            r1_sq, r2_sq = pair_gradient_sq_norm(real_logits, fake_logits, real, fake, create_graph=r1_on)
+        else:  # only one penalty on: no double-backward graph for the other (Table 1's R1-only rows)
+            r1_sq = gradient_sq_norm(real_logits, real, create_graph=r1_on)
+            r2_sq = gradient_sq_norm(fake_logits, fake, create_graph=r2_on)
         penalty = torch.zeros([])
         if r1_on:
             penalty = penalty + r1_sq.mean()
