@@ -124,6 +124,10 @@ def _broken_copy(tmp_path, edit):
      r"presets\.cifar10\.dataset: unknown dataset 'cifar100'; allowed: .*cifar10, .*ffhq256"),
     (lambda d: d["experiments"]["t1-gan-r1"].update(preset="nope"),
      r"experiments\.t1-gan-r1\.preset: unknown preset 'nope'"),
+    (lambda d: d["experiments"]["t1-gan-r1"].update(tables=[]),  # the row of table1 still names it
+     r"tables\.table1, row .* is measured by experiment 't1-gan-r1', but .* does not list 'table1'"),
+    (lambda d: d["experiments"]["t1-gan-r1"].update(tables=["table1", "table4"]),  # no row of table4 names it
+     r"experiments\.t1-gan-r1\.tables lists 'table4', but no row of 'table4'"),
 ])
 def test_schema_errors_name_file_key_and_allowed_values(tmp_path, edit, pattern):
     root, path = _broken_copy(tmp_path, edit)

@@ -161,10 +161,28 @@ def _check_references(reg: dict, datasets: dict, reported: dict, path: Path, rep
         src = exp.get("init_from")
         if src is not None and src not in reg["experiments"]:
             raise ConfigError(f"{path}: experiments.{name}.init_from: unknown experiment {src!r} of this paper.")
+    _check_table_membership(reg, tables, path, rep_path)
     for i, gate in enumerate((reg.get("learning_gates") or {}).get("metrics", [])):
         if gate["experiment"] not in reg["experiments"]:  # a gate on no run would read 'missing' for ever
             raise ConfigError(f"{path}: learning_gates.metrics[{i}].experiment: unknown experiment "
                               f"{gate['experiment']!r} of this paper; allowed: {', '.join(reg['experiments'])}.")
+
+
+def _check_table_membership(reg: dict, tables: dict, path: Path, rep_path: Path) -> None:
+    """Which runs feed a table is stated on both sides (an experiment's ``tables:``, a row's ``experiment:``):
+    they must agree, so that a one-sided edit is refused here rather than leaving a cell or a run orphaned."""
+    for table, spec in tables.items():
+        for row in spec.get("rows", []):
+            exp = row.get("experiment")
+            if exp and table not in (reg["experiments"].get(exp) or {}).get("tables", []):
+                raise ConfigError(f"{rep_path}: tables.{table}, row {row.get('row')!r} is measured by experiment "
+                                  f"{exp!r}, but {path} does not list {table!r} in experiments.{exp}.tables; add it "
+                                  f"there (or change the row's experiment).")
+    for name, exp in reg["experiments"].items():
+        for table in exp.get("tables", []):
+            if not any(r.get("experiment") == name for r in tables.get(table, {}).get("rows", [])):
+                raise ConfigError(f"{path}: experiments.{name}.tables lists {table!r}, but no row of {table!r} in "
+                                  f"{rep_path} names experiment {name!r}; add a row for it there or drop the table.")
 
 
 def load_params(root: str | os.PathLike | None = None) -> Params:
