@@ -43,7 +43,8 @@ def test_config_a_runs_stylegan2_ada_phases_g_first_with_separate_regularisation
     beta2 = cfg["schedule"]["beta2"]["end"]  # no burn-in in the roadmap preset
     for c in calls:  # the lazy-regulariser correction on both phases of each network (stylegan2-ada)
         ratio = lazy_ratio(PL_INTERVAL) if c["phase"].startswith("G") else lazy_ratio(16)
-        assert c["lr"] == pytest.approx(lr * ratio) and c["beta2"] == pytest.approx(beta2 ** ratio)
+        mult = cfg["optim"][c["phase"][0]].get("lr_mult", 1.0)  # the small-scale recipe's G/D ratio
+        assert c["lr"] == pytest.approx(lr * mult * ratio) and c["beta2"] == pytest.approx(beta2 ** ratio)
         assert c["trainable"]
 
 
@@ -53,7 +54,9 @@ def test_r3gan_phases_are_d_then_g_every_step(tmp_path, monkeypatch):
     calls = _record_phases(monkeypatch, R3GANObjective)
     train(cfg, progress=False)
     assert [(c["step"], c["phase"]) for c in calls] == [(0, "D"), (0, "G"), (1, "D"), (1, "G")]
-    assert all(c["lr"] == pytest.approx(cfg["schedule"]["lr"]["start"]) for c in calls[:2])
+    lr, g_mult = cfg["schedule"]["lr"]["start"], cfg["optim"]["G"].get("lr_mult", 1.0)
+    assert g_mult == 0.5  # R3GAN's small-scale recipe: G at half D's lr
+    assert [c["lr"] for c in calls[:2]] == pytest.approx([lr, lr * g_mult])
 
 
 def test_stylegan2_phases_draw_their_own_latents_and_one_real_batch(tmp_path):
