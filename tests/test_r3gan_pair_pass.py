@@ -3,6 +3,7 @@
 import contextlib
 from types import SimpleNamespace
 
+import pytest
 import torch
 
 from ganrepro.losses import d_loss, gradient_sq_norm, pair_gradient_sq_norm
@@ -68,8 +69,6 @@ def _two_pass_d_phase(obj, b, sched, gain):
             "d_fake": fake_logits.mean().item(), "grad_sq_real": r1_sq.mean().item(),
             "grad_sq_fake": r2_sq.mean().item()}
 
-
-import pytest  # noqa: E402
 
 
 @pytest.mark.parametrize("r2", [True, False])

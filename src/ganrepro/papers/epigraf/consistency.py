@@ -29,6 +29,8 @@ import math
 import numpy as np
 import torch
 
+from ...metrics.names import metric_name as protocol_name
+
 METRIC = "view_consistency"
 PITCH = math.pi / 2  # the figure's elevation
 FRONTAL_YAW = 0.5    # frontal datasets: yaw in [-0.5, 0.5] rad (the figure's span; the stand-in heads' yaw std is 0.3)
@@ -106,8 +108,6 @@ def embed(images: torch.Tensor | np.ndarray, extractor: dict, device="cpu", batc
 
 
 def metric_name(latents: int, views: int, tag: str) -> str:
-    from ...metrics.names import metric_name as protocol_name
-
     return protocol_name(METRIC, f"{latents}x{views}", tag)
 
 
