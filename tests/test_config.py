@@ -217,6 +217,19 @@ def test_runs_without_ada_carry_no_ada_key_and_epigraf_samples_never_exceed_the_
     assert (smoke["model"]["n_coarse"], smoke["model"]["bg_steps"]) == (12, 4)
 
 
+def test_epigraf_recipe_turns_ada_off_at_small_scales_only_and_the_tables_say_so():
+    from ganrepro.config import resolve_run
+    from ganrepro.reports.tables import recipe_text
+
+    paper = resolve_run("epigraf", "t1-epigraf-ffhq256", "paper")
+    assert paper["ada"]["target"] == 0.6 and "recipe" not in paper  # the official default, untouched
+    for scale in ("tiny", "smoke"):
+        small = resolve_run("epigraf", "t1-epigraf-ffhq256", scale)
+        assert "ada" not in small and small["schedule"]["aug_p"]["start"] == 0.0
+        assert small["augment"] == "epigraf"  # the pipeline still runs, at p = 0
+        assert "ADA off" in recipe_text(small["recipe"])
+
+
 def test_table9_settings_show_gs_lr_ratio_as_used():
     from ganrepro.papers.r3gan.settings import used_settings
 

@@ -74,6 +74,7 @@ def test_small_scales_compress_the_adaptation_length_with_a_floor():
 
 def _cfg(tmp_path, run, *, steps):
     cfg = resolve_run("epigraf", "t1-epigraf-cats256", "tiny")
+    batch = cfg["train"]["batch"]
     spec, ds = cfg["dataset"]["spec"], cfg["dataset"]
     data = tmp_path / "data"
     if not data.exists():
@@ -83,9 +84,12 @@ def _cfg(tmp_path, run, *, steps):
     d = tmp_path / run
     cfg["paths"] = {"run_dir": str(d), "network": str(d / "network.pt"), "result": str(d / "result.json"),
                     "metrics": str(d / "metrics.json")}
-    batch = cfg["train"]["batch"]
     cfg["train"].update(kimg=steps * batch / 1000, tick_kimg=batch / 1000, snapshot_ticks=1, keep_networks=0)
-    cfg["ada"] = {**cfg["ada"], "target": -1.0}  # every interval's mean sign exceeds it: p rises each interval
+    # the small-scale recipe turns ADA off: put the official block back, compressed as the resolver does;
+    # target -1: every interval's mean sign exceeds it, so p rises each interval
+    official = resolve_ada({"target": 0.6, "interval": 4, "kimg": 500}, time_ratio=cfg["train"]["time_ratio"],
+                           batch=batch)
+    cfg["ada"] = {**official, "target": -1.0}
     return cfg
 
 

@@ -61,7 +61,7 @@ def _experiment(params: Params, paper: str, name: str, recipe: dict | None = Non
     return reg, merged
 
 
-RECIPE_KEYS = ("schedule", "model", "optim", "loss")  # what a small-scale recipe may set (besides `scales`)
+RECIPE_KEYS = ("schedule", "model", "optim", "loss", "ada")  # what a small-scale recipe may set (besides `scales`)
 
 
 def recipe_layer(base: dict, recipe: dict) -> dict:
@@ -70,7 +70,7 @@ def recipe_layer(base: dict, recipe: dict) -> dict:
     A schedule entry ``{scale: k}`` multiplies the preset's values by ``k``; ``{curve: constant,
     scale: k}`` holds ``k`` times the preset's first value (no burn-in decay); any other entry
     is merged over the preset's (a list replaces it; a dict's keys override). The other sections are
-    merged as values. Applied at scales whose preset
+    merged as values (``ada: null`` turns the adaptive augmentation off). Applied at scales whose preset
     says ``small_scale_recipe: true`` only: the paper scale never reads it.
     """
     layer = {k: v for k, v in recipe.items() if k in RECIPE_KEYS and k != "schedule"}

@@ -75,6 +75,8 @@ def recipe_text(recipe: dict | None) -> str:
             parts.append(f"{name} {rule}")
     for section in ("model", "optim", "loss"):
         parts += [f"{section}.{k}={v}" for k, v in (recipe.get(section) or {}).items()]
+    if "ada" in recipe:
+        parts.append("ADA off" if recipe["ada"] is None else f"ada={recipe['ada']}")
     for scale, sizes in (recipe.get("scales") or {}).items():
         parts.append(f"{scale}: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
     return f"{recipe['source']} ({'; '.join(parts)})"
