@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from ganrepro.config import resolve_run
+from ganrepro.config import load_params, resolve_run
 from ganrepro.config.resolve import ADA_MAX_STEP, resolve_ada
 from ganrepro.data.embedded import make_embedded
 from ganrepro.errors import ConfigError
@@ -87,8 +87,8 @@ def _cfg(tmp_path, run, *, steps):
     cfg["train"].update(kimg=steps * batch / 1000, tick_kimg=batch / 1000, snapshot_ticks=1, keep_networks=0)
     # the small-scale recipe turns ADA off: put the official block back, compressed as the resolver does;
     # target -1: every interval's mean sign exceeds it, so p rises each interval
-    official = resolve_ada({"target": 0.6, "interval": 4, "kimg": 500}, time_ratio=cfg["train"]["time_ratio"],
-                           batch=batch)
+    official = resolve_ada(load_params().experiments["epigraf"]["defaults"]["ada"],
+                           time_ratio=cfg["train"]["time_ratio"], batch=batch)
     cfg["ada"] = {**official, "target": -1.0}
     return cfg
 
