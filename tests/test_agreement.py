@@ -91,6 +91,26 @@ def test_table_agreement_rank_and_steps_with_modifies_and_previous_row():
     assert (steps["d"]["paper_step"], steps["d"]["our_step"]) == ("better", "better")
 
 
+def test_flips_are_explained_by_the_rows_learning_index_and_the_overview_says_which_are_left():
+    from ganrepro.reports.overview import flips_explained
+
+    df = _csv([("a", "10", "40"), ("b", "8", "30"), ("c", "9", "20"), ("d", "7", "25")])
+    df["learning_index"] = ["0.9", "0.7", "0.3", "0.8"]  # c is below the gate: b>c is explained, d>c too
+    (rank,) = [x for x in table_agreement("p", "t", df, SPEC, index_min=0.6) if x["kind"] == "rank"]
+    assert set(rank["flips"].split("; ")) == {"b>c", "d>c"}
+    assert set(rank["flips_unlearned"].split("; ")) == {"b>c (index 0.70, 0.30)", "d>c (index 0.80, 0.30)"}
+    df["learning_index"] = ["0.9", "0.7", "0.65", "0.8"]  # every run passes: nothing is explained by learning
+    (rank,) = [x for x in table_agreement("p", "t", df, SPEC, index_min=0.6) if x["kind"] == "rank"]
+    assert rank["flips_unlearned"] == "" and rank["index_min"] == 0.6
+    (no_gate,) = [x for x in table_agreement("p", "t", df, SPEC) if x["kind"] == "rank"]
+    assert no_gate["flips_unlearned"] == "" and no_gate["index_min"] is None
+
+    frame = pd.DataFrame([{**rank, "flips_unlearned": "b>c (index 0.70, 0.30)"}]).astype(str)
+    (sentence,) = flips_explained(frame)
+    assert "2 flipped pair(s)" in sentence and "1 of them involve a run below the learning gate (index < 0.6" in sentence
+    assert sentence.endswith("not explained by learning: d>c.")
+
+
 def test_previous_row_on_other_data_is_not_a_step_and_reported_only_rows_are_skipped():
     df = _csv([("a", "10", "40"), ("b", "8", "30"), ("c", "9", ""), ("d", "7", "25")],
               data=["shapes", "digits", "shapes", "shapes"])

@@ -20,6 +20,11 @@ Noise (``reports/noise.py``): every cell's noise interval is the hull of its eva
 (``ci_lo``/``ci_hi``, FID's bootstrap ci95) and value +- its std over seeds. A pair the reproduction orders
 the other way round from the paper is listed in ``ties`` (not ``flips``) when the two intervals overlap
 or the pair is within one std; ``tau_lo``/``tau_hi`` bound tau under the cells' noise.
+
+Flips explained by measurement: ``flips_unlearned`` lists the flips in which at least one of the two rows'
+runs is below the paper's learning gate (its ``learning_index`` column under ``learning_gates: index_min``
+in params/experiments/<paper>.yaml): an order between networks that have not learned their data says
+nothing about the paper's claim. Flips between two runs that pass the gate are the ones left to explain.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ MIN_ROWS = 3
 FAIL = "Fail"
 COLUMNS = ["paper", "table", "metric", "kind", "data", "n_rows", "tau", "p_value", "tau_within_std", "flips",
            "ties_within_std", "row", "base_row", "base_from", "paper_step", "our_step", "agrees", "scale", "note",
-           "tau_lo", "tau_hi", "ties"]
+           "tau_lo", "tau_hi", "ties", "flips_unlearned", "index_min"]
 BASE_FROM_PARAMS = "modifies"
 BASE_FROM_ORDER = "previous row (no `modifies:` in params/reported)"
 
@@ -136,6 +141,7 @@ class Cell:
     std: float
     data: tuple[str, str]
     ci: tuple[float, float] | None = None
+    index: float | None = None  # the run's learning index (stages/learning_index.py), when measured
 
 
 def _cells(df: pd.DataFrame, metric: str) -> dict[str, Cell]:
@@ -147,10 +153,12 @@ def _cells(df: pd.DataFrame, metric: str) -> dict[str, Cell]:
         ours = parse_value(line["reproduced"]) if status == "reproduced" or status.startswith("fail") else None
         std = parse_value(line.get("reproduced_std"))
         lo, hi = parse_value(line.get("ci_lo")), parse_value(line.get("ci_hi"))
+        index = parse_value(line.get("learning_index"))
         out[line["row"]] = Cell(line["row"], parse_value(line["reported"]), ours,
                                 std if isinstance(std, float) else 0.0,
                                 (line.get("dataset_used", ""), line.get("standin_for", "")),
-                                (lo, hi) if isinstance(lo, float) and isinstance(hi, float) else None)
+                                (lo, hi) if isinstance(lo, float) and isinstance(hi, float) else None,
+                                index if isinstance(index, float) else None)
     return out
 
 
@@ -163,9 +171,33 @@ def _base_row(row: dict, previous: str | None, cells: dict[str, Cell]) -> tuple[
     return (previous if same_data else None), BASE_FROM_ORDER
 
 
-def table_agreement(paper: str, table: str, df: pd.DataFrame, spec: dict | None = None) -> list[dict]:
+def learning_index_min(paper: str) -> float | None:
+    """The paper's learning gate on every run (``learning_gates: index_min``), or None when it has none."""
+    gates = (load_params().experiments.get(paper) or {}).get("learning_gates") or {}
+    return float(gates["index_min"]) if "index_min" in gates else None
+
+
+def unlearned_flips(flips: list[tuple[str, str]], cells: dict[str, Cell], index_min: float | None) -> list[str]:
+    """The flips with a row whose run is below the learning gate, as 'a>b (index 0.12, 0.34)'."""
+    if index_min is None:
+        return []
+    out = []
+    for a, b in flips:
+        ia, ib = cells[a].index, cells[b].index
+        if any(i is not None and i < index_min for i in (ia, ib)):
+            out.append(f"{a}>{b} (index {_index_text(ia)}, {_index_text(ib)})")
+    return out
+
+
+def _index_text(index: float | None) -> str:
+    return "n/a" if index is None else f"{index:.2f}"
+
+
+def table_agreement(paper: str, table: str, df: pd.DataFrame, spec: dict | None = None,
+                    index_min: float | None = None) -> list[dict]:
     """Agreement lines (kind "rank" and "step") of one table's long CSV; ``spec``: the table's entry of
-    ``params/reported/<paper>.yaml`` (``metrics`` with ``better``, ``rows`` with optional ``modifies``)."""
+    ``params/reported/<paper>.yaml`` (``metrics`` with ``better``, ``rows`` with optional ``modifies``);
+    ``index_min``: the learning gate that explains flips (``flips_unlearned``; None: not checked)."""
     spec = spec or _spec(paper, table)
     scale = str(df["scale"].iloc[0]) if len(df) else ""
     base = {"paper": paper, "table": table, "scale": scale}
@@ -193,7 +225,9 @@ def table_agreement(paper: str, table: str, df: pd.DataFrame, spec: dict | None 
                           "tau_within_std": result["tau_within_std"] if has_std else None,
                           "flips": "; ".join(f"{a}>{b}" for a, b in result["flips"]),
                           "ties": "; ".join(f"{a}~{b}" for a, b in result["ties"]),
-                          "ties_within_std": "; ".join(f"{a}~{b}" for a, b in result["ties_within_std"])})
+                          "ties_within_std": "; ".join(f"{a}~{b}" for a, b in result["ties_within_std"]),
+                          "flips_unlearned": "; ".join(unlearned_flips(result["flips"], cells, index_min)),
+                          "index_min": index_min})
         previous = None
         for row in spec["rows"]:
             base_id, base_from = _base_row(row, previous, cells)
@@ -234,9 +268,9 @@ def table_csvs(paper: str, tables_dir: str | Path = paths.TABLES) -> list[Path]:
 
 
 def agreement_frame(paper: str, tables_dir: str | Path = paths.TABLES) -> pd.DataFrame:
-    lines = []
+    lines, index_min = [], learning_index_min(paper)
     for path in table_csvs(paper, tables_dir):
-        lines += table_agreement(paper, path.stem, read_table_csv(path))
+        lines += table_agreement(paper, path.stem, read_table_csv(path), index_min=index_min)
     return pd.DataFrame(lines).reindex(columns=COLUMNS)
 
 

@@ -68,6 +68,31 @@ def _tau_text(agreement: pd.DataFrame, table: str) -> tuple[str, str]:
     return ", ".join(taus), "; ".join(flips)
 
 
+def flips_explained(agreement: pd.DataFrame) -> list[str]:
+    """One sentence per (table, metric) with flips beyond the noise: how many of them involve a run below
+    the learning gate (``flips_unlearned``, reports/agreement.py), which are left between learned runs."""
+    if agreement.empty or "flips_unlearned" not in agreement:
+        return []
+    out = []
+    for r in agreement[(agreement["kind"] == "rank") & (agreement["flips"] != "")].itertuples():
+        flips = r.flips.split("; ")
+        unlearned = [x for x in r.flips_unlearned.split("; ") if x]
+        learned = [f for f in flips if not any(u.startswith(f + " ") for u in unlearned)]
+        where = f"{r.table} ({r.metric}{', ' + r.data if r.data else ''})"
+        if not r.index_min:
+            out.append(f"- {where}: {len(flips)} flipped pair(s) beyond the noise; the paper declares no learning gate.")
+            continue
+        text = f"- {where}: {len(flips)} flipped pair(s) beyond the noise"
+        if unlearned:
+            text += (f"; {len(unlearned)} of them involve a run below the learning gate (index < {float(r.index_min):g}: "
+                     f"{'; '.join(unlearned)}): networks that have not learned their data, so their order says "
+                     "nothing about the paper's claim")
+        text += (f"; {len(learned)} between runs that pass the gate, not explained by learning: {'; '.join(learned)}."
+                 if learned else "; none between runs that pass the gate.")
+        out.append(text)
+    return out
+
+
 def _steps_text(agreement: pd.DataFrame, table: str) -> str:
     if agreement.empty:
         return ""
@@ -96,6 +121,10 @@ def paper_section(paper: str, tables_dir: Path, figures_dir: Path, page_dir: Pat
                    f"{counts['missing']} | {counts['other']} | {tau or '-'} | {flips or '-'} | {_steps_text(agreement, path.stem) or '-'} | "
                    f"{proto['scale']} | {proto['standins'] or '-'} | {proto['extractor'] or '-'} |")
     out.append("")
+    explained = flips_explained(agreement)
+    if explained:
+        out += ["Flips beyond the noise, against each run's learning index (the measurement that explains them "
+                "or does not):", "", *explained, ""]
     if scale:
         out += gates_section(paper, scale)
     links = []
