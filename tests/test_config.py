@@ -136,6 +136,38 @@ def test_schema_errors_name_file_key_and_allowed_values(tmp_path, edit, pattern)
     assert str(path) in str(info.value)
 
 
+def test_a_paper_declares_its_own_datasets_and_may_not_take_a_shared_name(tmp_path):
+    own = {"title": "Own 32", "resolution": 32, "channels": 3, "num_classes": 0,
+           "real": {"source": "image_folder", "path": "data/raw/own"}, "standin": {"generator": "shapes", "title": "s"}}
+
+    def params_with(name: str, datasets: dict) -> Path:
+        root = tmp_path / name  # one copy each: params are cached per root
+        shutil.copytree(PARAMS, root)
+        path = root / "experiments" / "epigraf.yaml"
+        path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "datasets": datasets}, sort_keys=False))
+        return root
+
+    params = load_params(params_with("own", {"own32": own}))
+    assert params.datasets["own32"] == own and params.dataset_file("own32") == "params/experiments/epigraf.yaml"
+    assert params.dataset_file("ffhq64") == "params/datasets.yaml"
+    with pytest.raises(ConfigError, match=r"epigraf\.yaml: datasets \['ffhq64'\] are already declared"):
+        load_params(params_with("shared", {"ffhq64": own}))  # a shared name: refused, naming the file
+    with pytest.raises(ConfigError, match="epigraf.yaml"):
+        load_params(params_with("bad", {"bad": {**own, "channels": 2}}))  # validated by the datasets schema
+
+
+def test_stand_in_generators_register_once_and_unknown_names_say_how_to_add_one():
+    from ganrepro.data.embedded import EMBEDDED, generate, make_shapes, register_generator
+    from ganrepro.errors import DatasetError
+
+    register_generator("shapes", make_shapes)  # the same function again: a no-op
+    with pytest.raises(DatasetError, match="registered twice"):
+        register_generator("shapes", lambda **kw: None)
+    with pytest.raises(DatasetError, match="register_generator"):
+        generate("no_such_generator", resolution=8, count=1, seed=0)
+    assert EMBEDDED["shapes"] is make_shapes
+
+
 def test_malformed_yaml_names_the_file(tmp_path):
     root = tmp_path / "params"
     shutil.copytree(PARAMS, root)

@@ -1,4 +1,6 @@
-"""A new paper is its params files plus its own modules: a toy paper added from those alone runs the tiny DAG."""
+"""A new paper is its params files plus its own modules: a toy paper added from those alone runs the tiny DAG,
+with its own objective, model family and stand-in dataset (tests/toy_paper/), and nothing in src/ or in the
+shared params files names it."""
 
 from __future__ import annotations
 
@@ -45,6 +47,19 @@ def test_toy_paper_trains_evaluates_and_tabulates(toy_run):
     assert (toy_run / "results" / "figures" / "toy" / "toy_fig.png").is_file()  # the paper's own figure
     assert (toy_run / "results" / "figures" / "toy" / "training_curves.png").is_file()  # the generic one
     assert not (toy_run / "runs" / "tiny" / "r3gan").exists()
+
+
+@pytest.mark.slow
+def test_toy_paper_brings_its_own_family_and_data_and_touches_nothing_shared(toy_run):
+    cfg = json.loads((toy_run / "runs" / "tiny" / "toy" / "plain" / "result.json").read_text())["provenance"]["config"]
+    assert cfg["model"]["family"] == "toy_mlp" and cfg["dataset"]["key"] == "toy_rings64"
+    manifest = json.loads((toy_run / "data" / "tiny" / "toy_rings64" / "manifest.json").read_text())
+    assert manifest["source"] == "embedded:toy_rings"
+    for shared in ("datasets.yaml", "scales/smoke.yaml", "schema/experiments.schema.yaml"):  # only its own files
+        assert (toy_run / "params" / shared).read_text() == (REPO / "params" / shared).read_text(), shared
+    names = ("toy_mlp", "toy_rings", "toy_objective", "toy_model")
+    mentions = [str(p) for p in (REPO / "src").rglob("*.py") if any(n in p.read_text() for n in names)]
+    assert not mentions, f"src/ names the toy paper: {mentions}"
 
 
 @pytest.mark.slow

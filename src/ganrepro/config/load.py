@@ -82,6 +82,11 @@ class Params:
     instruments: dict = field(default_factory=dict)
     experiments: dict = field(default_factory=dict)  # paper -> registry dict
     reported: dict = field(default_factory=dict)  # paper -> reported numbers dict
+    dataset_files: dict = field(default_factory=dict)  # dataset -> the params file declaring it (relative)
+
+    def dataset_file(self, key: str) -> str:
+        """The params file (relative to the repository) that declares dataset ``key``."""
+        return self.dataset_files.get(key, "params/datasets.yaml")
 
     def scale(self, name: str) -> dict:
         if name not in self.scales:
@@ -121,20 +126,36 @@ def _load(root: str) -> Params:
     ds_path = rootp / "datasets.yaml"
     ds = read_yaml(ds_path)
     validate(ds, _load_schema(rootp, "datasets"), ds_path)
-    experiments, reported = {}, {}
+    experiments, reported, datasets, dataset_files = {}, {}, dict(ds["datasets"]), {}
     for paper in paper_names(rootp):
         path = rootp / "experiments" / f"{paper}.yaml"
         data = read_yaml(path)
         validate(data, experiments_schema(rootp, paper), path)
         if data["paper"] != paper:
             raise ConfigError(f"{path}: paper {data['paper']!r} must equal the file name {paper!r}.")
-        rep_path = rootp / "reported" / f"{paper}.yaml"
-        rep = read_yaml(rep_path) if rep_path.is_file() else {}
-        _check_references(data, ds["datasets"], rep, path, rep_path)
+        own = _own_datasets(rootp, data, datasets, path)
+        datasets.update(own)
+        dataset_files.update({key: f"params/experiments/{paper}.yaml" for key in own})
         experiments[paper] = data
+    for paper, data in experiments.items():
+        path, rep_path = rootp / "experiments" / f"{paper}.yaml", rootp / "reported" / f"{paper}.yaml"
+        rep = read_yaml(rep_path) if rep_path.is_file() else {}
+        _check_references(data, datasets, rep, path, rep_path)
         if rep:
             reported[paper] = rep
-    return Params(rootp, scales, ds["datasets"], ds.get("instruments", {}), experiments, reported)
+    return Params(rootp, scales, datasets, ds.get("instruments", {}), experiments, reported, dataset_files)
+
+
+def _own_datasets(root: Path, reg: dict, known: dict, path: Path) -> dict:
+    """The datasets a paper declares in its own params file (``datasets:``, the entries of datasets.yaml's
+    schema): a paper added from its own files brings its data. A name already taken is an error."""
+    own = reg.get("datasets") or {}
+    validate({"datasets": own}, _load_schema(root, "datasets"), path)
+    taken = sorted(set(own) & set(known))
+    if taken:
+        raise ConfigError(f"{path}: datasets {taken} are already declared (params/datasets.yaml or another "
+                          "paper's params file); give the paper's own datasets names of their own.")
+    return own
 
 
 def _check_references(reg: dict, datasets: dict, reported: dict, path: Path, rep_path: Path) -> None:

@@ -262,6 +262,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
     if recipe and recipe.get("scales", {}).get(scale_name):  # the paper's own sizes/lengths at this scale
         scale = {**scale, **recipe["scales"][scale_name]}
     reg, run = _experiment(params, paper, base, recipe)
+    import_modules(reg.get("modules", []))  # a paper's own modules register its objective, families, data
     run["seed"] = run["seed"] + seed_index
     ds_key = run["dataset"]
     paper_res = params.datasets[ds_key]["resolution"]
@@ -293,7 +294,6 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
         extractor = {"kind": "inception", "weights": None, "tag": "inception"}
         pr_extractor = {"kind": "vgg16", "weights": None, "tag": "vgg16"}  # as in the StyleGAN/R3GAN code
 
-    import_modules(reg.get("modules", []))
     check_objective(run["objective"])  # fails here, naming the objective, if it is not registered
     run_dir = paths.run_dir(scale_name, paper, experiment)
     init_from = None

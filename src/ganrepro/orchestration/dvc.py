@@ -197,13 +197,18 @@ def _scale_params(scale: str, kind: str) -> dict:
     return {f"params/scales/{scale}.yaml": list(SCALE_KEYS[kind])}
 
 
+def _dataset_params(dag: PipelineDAG, key: str) -> dict:
+    """The params entry of one dataset, in the file that declares it (datasets.yaml or a paper's own)."""
+    return {dag.params.dataset_file(key): [f"datasets.{key}"]}
+
+
 def _run_params(dag: PipelineDAG, paper: str, exp: str, kind: str) -> list[dict]:
     reg = dag.params.experiments[paper]
     preset = reg["experiments"][exp]["preset"]
     return [
         {f"params/experiments/{paper}.yaml": ["defaults", f"presets.{preset}", f"experiments.{exp}"]
          + (["small_scale"] if reg.get("small_scale") else [])},
-        {"params/datasets.yaml": [f"datasets.{dag.run(paper, exp)['dataset']['key']}"]},
+        _dataset_params(dag, dag.run(paper, exp)["dataset"]["key"]),
         _scale_params(dag.scale, kind),
     ]
 
@@ -220,7 +225,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
             "desc": f"prepare dataset {ds} at scale {scale}",
             "cmd": f"{ENV} ganrepro prepare-data --dataset {ds} --scale {scale}",
             "deps": code_deps(ENTRY_MODULES["prepare-data"]),
-            "params": [{"params/datasets.yaml": [f"datasets.{ds}"]}, _scale_params(scale, "prepare-data")],
+            "params": [_dataset_params(dag, ds), _scale_params(scale, "prepare-data")],
             "outs": [_out(dag.dataset_manifest(ds), persist=True)],
         }
 

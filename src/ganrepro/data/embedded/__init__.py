@@ -32,12 +32,31 @@ EMBEDDED: dict[str, Callable[..., Generated]] = {
 }
 
 
+def register_generator(name: str, generator: Callable[..., Generated]) -> None:
+    """A paper's own stand-in generator, registered from its module (``modules:`` in its params file)."""
+    if name in EMBEDDED and EMBEDDED[name] is not generator:
+        raise DatasetError(f"embedded generator {name!r} is registered twice ({EMBEDDED[name].__module__} and "
+                           f"{generator.__module__}); give one of them another name")
+    EMBEDDED[name] = generator
+
+
+def _lookup(name: str) -> Callable[..., Generated]:
+    """The generator ``name``: built in, or registered by a module some paper's params list (imported here)."""
+    if name not in EMBEDDED:
+        from ganrepro.config.load import load_params
+        from ganrepro.objectives import import_modules
+
+        for reg in load_params().experiments.values():
+            import_modules(reg.get("modules", []))
+    if name not in EMBEDDED:
+        raise DatasetError(f"unknown embedded generator {name!r}; use one of {sorted(EMBEDDED)}, or register it "
+                           "with ganrepro.data.embedded.register_generator() in a module your params list under `modules:`")
+    return EMBEDDED[name]
+
+
 def generate(name: str, *, resolution: int, count: int, seed: int, num_classes: int | None = None) -> Generated:
     """Run one embedded generator in memory (no archive)."""
-    try:
-        gen = EMBEDDED[name]
-    except KeyError:
-        raise DatasetError(f"unknown embedded generator {name!r}; use one of {sorted(EMBEDDED)}") from None
+    gen = _lookup(name)
     if int(count) < 1:
         raise DatasetError(f"embedded generator {name!r}: count must be >= 1, got {count}")
     kwargs: dict[str, Any] = {"count": int(count), "resolution": int(resolution), "seed": int(seed)}
@@ -58,4 +77,4 @@ def make_embedded(name: str, out_dir: str | os.PathLike, *, resolution: int, cou
 
 
 __all__ = ["EMBEDDED", "Generated", "digit_images", "generate", "make_embedded", "make_shapes",
-           "make_stacked_digits"]
+           "make_stacked_digits", "register_generator"]
