@@ -157,7 +157,8 @@ def test_a_paper_declares_its_own_datasets_and_may_not_take_a_shared_name(tmp_pa
 
 
 def test_stand_in_generators_register_once_and_unknown_names_say_how_to_add_one():
-    from ganrepro.data.embedded import EMBEDDED, generate, make_shapes, register_generator
+    from ganrepro.data.embedded import EMBEDDED, generate, make_shapes
+    from ganrepro.standins import register_generator
     from ganrepro.errors import DatasetError
 
     register_generator("shapes", make_shapes)  # the same function again: a no-op

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganrepro.data.embedded.objects3d import make_objects3d, multiview_objects3d
+from ganrepro.papers.epigraf.standins3d import make_objects3d, multiview_objects3d
 from ganrepro.metrics.train_instruments import train_feature_extractor
 from ganrepro.models.epigraf.generator import EpiGRAFGenerator
 from ganrepro.papers import hooks

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from ganrepro.data.archive import open_archive, write_archive
-from ganrepro.data.embedded.objects3d import FAMILIES, make_objects3d
-from ganrepro.data.embedded.rooms2d import make_rooms2d
+from ganrepro.papers.epigraf.standins3d import FAMILIES, make_objects3d
+from ganrepro.papers.epigraf.rooms2d import make_rooms2d
 from ganrepro.data.real.camera_folder import mirror_poses, prepare_camera_folder, read_camera_folder
 from ganrepro.errors import DatasetError
 from ganrepro.papers.epigraf.dataset_stats import fit_poses, table4_row
@@ -35,7 +35,7 @@ def test_3d_standins_shapes_labels_poses(family):
 def test_3d_standin_is_view_consistent():
     """A z-symmetric head seen from yaw +a and -a (mirror cameras): the silhouettes are mirror images,
     and differ from the unmirrored other view (so the geometry really is 3D, not a flat sprite)."""
-    from ganrepro.data.embedded.objects3d import _head, render_scenes
+    from ganrepro.papers.epigraf.standins3d import _head, render_scenes
     scene = _head(np.random.default_rng(0), 0)
     poses = np.array([[0.4, math.pi / 2, 0], [-0.4, math.pi / 2, 0], [0.0, math.pi / 2, 0]], np.float32)
     blue = np.array([[0.0, 0.0, 1.0]] * 3)

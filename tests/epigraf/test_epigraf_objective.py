@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganrepro.data.archive import open_archive, write_archive
-from ganrepro.data.embedded.objects3d import make_objects3d
+from ganrepro.papers.epigraf.standins3d import make_objects3d
 from ganrepro.models.epigraf.family import build, scale_knobs
 from ganrepro.objectives import get_objective, take
 from ganrepro.objectives.base import Nets

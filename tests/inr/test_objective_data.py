@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ganrepro.data.archive import open_archive, write_archive
-from ganrepro.data.embedded.inr_standins import make_animals, make_churches, make_faces
+from ganrepro.papers.inr_multistage.standins import make_animals, make_churches, make_faces
 from ganrepro.errors import ConfigError, DatasetError
 from ganrepro.models.cips import family
 from ganrepro.objectives import get_objective

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ganrepro.data.embedded import Generated, register_generator
+from ganrepro.data.embedded import Generated
 from ganrepro.models.registry import register_family, scaled_width
+from ganrepro.standins import register_generator
 
 DEFAULTS = {"z_dim": 16, "hidden": 256}
 

@@ -38,6 +38,7 @@ import yaml
 
 from ..config.load import read_yaml
 from ..scales import MAIN_SCALE
+from ..standins import provider_module
 from .dag import PipelineDAG
 
 # Keys of params/scales/<scale>.yaml each kind of stage depends on. tests/test_dvc.py perturbs every key
@@ -197,6 +198,17 @@ def _scale_params(scale: str, kind: str) -> dict:
     return {f"params/scales/{scale}.yaml": list(SCALE_KEYS[kind])}
 
 
+def _standin_deps(dag: PipelineDAG, key: str) -> list[str]:
+    """The file of a paper's own stand-in generator for dataset ``key`` (registered by name from its package;
+    its file and what it imports, not its package's closure: the paper's training code is no input)."""
+    module = provider_module(dag.params.datasets[key]["standin"]["generator"])
+    path = _module_path(module) if module else None
+    if path is None:
+        return []
+    own = {path.relative_to(_repo_root()).as_posix()}.union(*(code_deps(m) for m in _imports_of(module)))
+    return sorted(own - set(code_deps(ENTRY_MODULES["prepare-data"])))
+
+
 def _dataset_params(dag: PipelineDAG, key: str) -> dict:
     """The params entry of one dataset, in the file that declares it (datasets.yaml or a paper's own)."""
     return {dag.params.dataset_file(key): [f"datasets.{key}"]}
@@ -224,7 +236,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
         stages[f"prepare-data_{ds}"] = {
             "desc": f"prepare dataset {ds} at scale {scale}",
             "cmd": f"{ENV} ganrepro prepare-data --dataset {ds} --scale {scale}",
-            "deps": code_deps(ENTRY_MODULES["prepare-data"]),
+            "deps": code_deps(ENTRY_MODULES["prepare-data"]) + _standin_deps(dag, ds),
             "params": [_dataset_params(dag, ds), _scale_params(scale, "prepare-data")],
             "outs": [_out(dag.dataset_manifest(ds), persist=True)],
         }

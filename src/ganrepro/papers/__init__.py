@@ -30,6 +30,7 @@ def lazy(module: str, name: str) -> Callable:
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = f"{module}.{name} (imported on first call)"
+    call.module = module  # where it lives (dvc.yaml's code dependencies read it)
     return call
 
 

@@ -136,7 +136,7 @@ def view_consistency(G, *, camera: str, extractor: dict, latents: int, views: in
 
 def standin_reference(cfg: dict, latents: int, views: int) -> tuple[np.ndarray, str] | None:
     """Held-out scenes of the run's 3D stand-in rendered at the metric's cameras, or None (real data)."""
-    from ...data.embedded.objects3d import FAMILIES, multiview_objects3d
+    from .standins3d import FAMILIES, multiview_objects3d
     from ...stages.learning_index import HELDOUT_SEED_OFFSET
 
     spec = cfg["dataset"].get("spec", {})

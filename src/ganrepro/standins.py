@@ -1,0 +1,58 @@
+"""Stand-in dataset generators by name (``standin: {generator: <name>}`` in params): a torch-free registry.
+
+The shared generators (``shapes``, ``stacked_digits``) register from ``ganrepro.data.embedded``; a paper's
+own register from its package (``ganrepro.papers.<paper>``) or from a module its params list under
+``modules:``, with ``register_generator(name, fn)`` (``ganrepro.papers.lazy`` keeps the import for the
+first call). ``lookup`` finds an unknown name by importing those, by name, from params/.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from .errors import DatasetError
+
+# name -> generator(*, count, resolution, seed, num_classes) -> ganrepro.data.embedded.Generated
+GENERATORS: dict[str, Callable] = {}
+
+
+def register_generator(name: str, generator: Callable) -> None:
+    """Register a stand-in generator; the same name for another function is an error."""
+    if name in GENERATORS and GENERATORS[name] is not generator:
+        raise DatasetError(f"stand-in generator {name!r} is registered twice ({GENERATORS[name].__doc__ or GENERATORS[name]} "
+                           f"and {generator.__doc__ or generator}); give one of them another name")
+    GENERATORS[name] = generator
+
+
+def _import_providers() -> None:
+    """Import every paper's package and the plug-in modules params list: each registers its stand-ins."""
+    from .config.load import load_params
+    from .objectives import import_modules
+
+    for paper, reg in load_params().experiments.items():
+        try:
+            importlib.import_module(f"ganrepro.papers.{paper}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"ganrepro.papers.{paper}":
+                raise
+        import_modules(reg.get("modules", []))
+
+
+def provider_module(name: str) -> str | None:
+    """The module that holds a paper's generator ``name`` (torch-free: nothing is called), or None for a
+    shared one (registered by ganrepro.data.embedded) or an unknown name."""
+    if name not in GENERATORS:
+        _import_providers()
+    generator = GENERATORS.get(name)
+    return getattr(generator, "module", None) or (generator.__module__ if generator else None)
+
+
+def lookup(name: str) -> Callable:
+    """The generator ``name``, importing the papers' packages and plug-in modules params name if needed."""
+    if name not in GENERATORS:
+        _import_providers()
+    if name not in GENERATORS:
+        raise DatasetError(f"unknown stand-in generator {name!r}; use one of {sorted(GENERATORS)}, or register "
+                           "it with ganrepro.standins.register_generator() in a module your params list under `modules:`")
+    return GENERATORS[name]
