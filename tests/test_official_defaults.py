@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from ganrepro.models import build_networks
-from ganrepro.models.epigraf import EpiGRAFGenerator, PatchDiscriminator
-from ganrepro.models.epigraf import render as render_mod
+from ganrepro.papers.epigraf.models import EpiGRAFGenerator, PatchDiscriminator
+from ganrepro.papers.epigraf.models import render as render_mod
 from ganrepro.papers.epigraf.objective import eval_render
 from ganrepro.errors import ConfigError
 

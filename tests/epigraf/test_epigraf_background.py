@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from ganrepro.errors import ConfigError
-from ganrepro.models.epigraf import EpiGRAFGenerator
-from ganrepro.models.epigraf.background import SphereBackground, inverse_sphere_points
-from ganrepro.models.epigraf.camera import camera_rays
+from ganrepro.papers.epigraf.models import EpiGRAFGenerator
+from ganrepro.papers.epigraf.models.background import SphereBackground, inverse_sphere_points
+from ganrepro.papers.epigraf.models.camera import camera_rays
 from ganrepro.models.registry import get_family
 
 from test_epigraf_networks import TINY_G, cams, patches

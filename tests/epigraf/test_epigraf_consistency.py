@@ -8,7 +8,7 @@ import torch
 
 from ganrepro.papers.epigraf.standins3d import make_objects3d, multiview_objects3d
 from ganrepro.metrics.train_instruments import train_feature_extractor
-from ganrepro.models.epigraf.generator import EpiGRAFGenerator
+from ganrepro.papers.epigraf.models.generator import EpiGRAFGenerator
 from ganrepro.papers import hooks
 from ganrepro.papers.epigraf.consistency import (METRIC, consistency_ratio, evaluate_metrics, render_views,
                                                 view_cameras, view_consistency, yaw_span)

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganrepro.models.epigraf.generator import EpiGRAFGenerator
-from ganrepro.models.epigraf.triplane import sample_triplanes
+from ganrepro.papers.epigraf.models.generator import EpiGRAFGenerator
+from ganrepro.papers.epigraf.models.triplane import sample_triplanes
 from ganrepro.papers.epigraf.geometry import density_volume, mesh_from_density, voxel_points
 
 

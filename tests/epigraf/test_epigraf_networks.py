@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from ganrepro.models.epigraf import EpiGRAFGenerator, PatchDiscriminator, ScaleRoutedDiscriminator, scale_buckets
+from ganrepro.papers.epigraf.models import EpiGRAFGenerator, PatchDiscriminator, ScaleRoutedDiscriminator, scale_buckets
 
 TINY_G = dict(z_dim=16, w_dim=16, plane_resolution=16, feat_dim=4, channel_base=128, channel_max=16, mlp_hidden=8,
               n_coarse=4, n_fine=4, patch_resolution=8)

@@ -7,7 +7,7 @@ import torch
 
 from ganrepro.data.archive import open_archive, write_archive
 from ganrepro.papers.epigraf.standins3d import make_objects3d
-from ganrepro.models.epigraf.family import build, scale_knobs
+from ganrepro.papers.epigraf.models.family import build, scale_knobs
 from ganrepro.objectives import get_objective, take
 from ganrepro.objectives.base import Nets
 from ganrepro.papers.epigraf.objective import blur, paper_loss

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import stats
 
-from ganrepro.models.epigraf.camera import camera_rays
+from ganrepro.papers.epigraf.models.camera import camera_rays
 from ganrepro.papers.epigraf.patches import (beta_at, extract_real_patches, group_ids, sample_patch_params,
                                              scale_cdf, scale_pdf, smin_at)
 from ganrepro.models.stylegan2 import MinibatchStd

@@ -7,9 +7,9 @@ import pytest
 import torch
 from scipy import stats
 
-from ganrepro.models.epigraf.camera import CAMERA_PRESETS, cam2world, camera_rays, frustum_inside_cube
-from ganrepro.models.epigraf.render import composite, render_rays, sample_pdf
-from ganrepro.models.epigraf.triplane import sample_triplanes
+from ganrepro.papers.epigraf.models.camera import CAMERA_PRESETS, cam2world, camera_rays, frustum_inside_cube
+from ganrepro.papers.epigraf.models.render import composite, render_rays, sample_pdf
+from ganrepro.papers.epigraf.models.triplane import sample_triplanes
 
 
 def random_angles(n, seed=0):

@@ -7,7 +7,7 @@ and its evaluation metric (multi-view consistency of a Table 1 run, ``consistenc
 Torch-free: the objective module is imported when training or evaluation asks for it.
 """
 
-from ganrepro.models.epigraf import family as _family  # noqa: F401  (registers the model families)
+from ganrepro.papers.epigraf.models import family as _family  # noqa: F401  (registers the model families)
 from ganrepro.standins import register_generator
 from ganrepro.objectives import declare
 

@@ -43,7 +43,7 @@ from torch import nn
 
 from ganrepro.config.load import params_root, read_yaml
 from ganrepro.cost_timing import Timer, interleave, paired_ratios, set_threads, spread_text, summarize
-from ganrepro.models.epigraf.family import PAPER_KNOBS, build, scale_knobs
+from ganrepro.papers.epigraf.models.family import PAPER_KNOBS, build, scale_knobs
 from ganrepro.objectives.base import Nets, Objective, lazy_ratio
 from ganrepro.papers.inr_multistage.cost_bench import SavedTensorMeter
 from ganrepro.training.ema import make_ema, update_ema

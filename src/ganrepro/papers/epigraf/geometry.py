@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganrepro.models.epigraf.triplane import sample_triplanes
+from ganrepro.papers.epigraf.models.triplane import sample_triplanes
 
 THRESH_PERCENTILE = 97.5  # configs/scripts/extract_geometry.yaml of the official code
 
@@ -65,7 +65,7 @@ def draw_mesh(ax, verts: np.ndarray, faces: np.ndarray, half_extent: float, *, e
     light = np.array([-0.4, -0.6, 0.7])
     shade = 0.25 + 0.75 * np.abs(normals @ (light / np.linalg.norm(light)))
     colors = np.clip(np.asarray(color)[None] * shade[:, None], 0, 1)
-    # world up is +y and the frontal camera sits at +x (models/epigraf/camera.py): plot (x, z, y), so the
+    # world up is +y and the frontal camera sits at +x (papers/epigraf/models/camera.py): plot (x, z, y), so the
     # plot's z is up and azim 0 looks from the frontal camera
     ax.add_collection3d(Poly3DCollection(tris[:, :, [0, 2, 1]], facecolors=colors, edgecolor="none"))
     for set_lim in (ax.set_xlim, ax.set_ylim, ax.set_zlim):

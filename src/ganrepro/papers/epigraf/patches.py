@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganrepro.models.epigraf.camera import ndc_grid, ndc_to_grid_sample
+from ganrepro.papers.epigraf.models.camera import ndc_grid, ndc_to_grid_sample
 
 # Paper defaults (Sec 3.3-3.4): patch 64, beta(T) = 0.8, T = 10000 kimg, mbstd groups of 4.
 PAPER_PATCH = dict(patch_resolution=64, schedule="beta", beta_start=0.001, beta_end=0.8, anneal_kimg=10000.0,

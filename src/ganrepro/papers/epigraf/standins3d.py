@@ -1,7 +1,7 @@
 """3D stand-ins for EpiGRAF's datasets, ray-traced from real 3D geometry at known cameras.
 
 Each image is a scene of analytic primitives (ellipsoids and capped cylinders, exact ray
-intersections) rendered with EpiGRAF's own camera model (``ganrepro.models.epigraf.camera``), so a
+intersections) rendered with EpiGRAF's own camera model (``ganrepro.papers.epigraf.models.camera``), so a
 3D-consistent generator with that camera can learn them. Shading: Lambert with a world-fixed light
 plus ambient; 2 x 2 supersampling. The pose of every image is stored (``poses`` [N, 3] = yaw,
 pitch, roll in radians, the reference's ``camera_angles``).
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from ganrepro.data.embedded.generated import Generated
 from ganrepro.errors import DatasetError
-from ganrepro.models.epigraf.camera import CAMERA_PRESETS, camera_rays
+from ganrepro.papers.epigraf.models.camera import CAMERA_PRESETS, camera_rays
 
 ELLIPSOID, CYLINDER = 0, 1
 LIGHT = np.array([0.45, 0.8, 0.4]) / np.linalg.norm([0.45, 0.8, 0.4])

@@ -8,10 +8,10 @@ dvc.yaml's import closure (orchestration/dvc.py) reads them.
 from ganrepro.lazy_exports import lazy_exports
 
 _MODULES = {
-    "ganrepro.models.epigraf.camera": ("CAMERA_PRESETS", "cam2world", "camera_origins", "camera_rays",
+    "ganrepro.papers.epigraf.models.camera": ("CAMERA_PRESETS", "cam2world", "camera_origins", "camera_rays",
                                        "frustum_inside_cube", "ndc_grid"),
-    "ganrepro.models.epigraf.discriminator": ("PAPER_DISCRIMINATOR", "PatchDiscriminator",
+    "ganrepro.papers.epigraf.models.discriminator": ("PAPER_DISCRIMINATOR", "PatchDiscriminator",
                                               "ScaleRoutedDiscriminator", "build_discriminator", "scale_buckets"),
-    "ganrepro.models.epigraf.generator": ("PAPER_GENERATOR", "EpiGRAFGenerator"),
+    "ganrepro.papers.epigraf.models.generator": ("PAPER_GENERATOR", "EpiGRAFGenerator"),
 }
 __getattr__, __all__ = lazy_exports(__name__, _MODULES)

@@ -86,7 +86,7 @@ def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: d
     return m
 
 
-register_family("epigraf", build=build, scale_knobs=scale_knobs, checkpoint_rules="ganrepro.models.epigraf.official")
+register_family("epigraf", build=build, scale_knobs=scale_knobs, checkpoint_rules="ganrepro.papers.epigraf.models.official")
 
 
 # ----------------------------------------------------------------------------- 2D patch-wise (Table 3)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..cips.generator import StyledLayer, ToRGB
+from ganrepro.models.cips.generator import StyledLayer, ToRGB
 from .discriminator import ScalarFourierEncoder
 from .render import composite, stratified_depths
 
