@@ -99,9 +99,12 @@ def test_flips_are_explained_by_the_rows_learning_index_and_the_overview_says_wh
     (rank,) = [x for x in table_agreement("p", "t", df, SPEC, index_min=0.6) if x["kind"] == "rank"]
     assert set(rank["flips"].split("; ")) == {"b>c", "d>c"}
     assert set(rank["flips_unlearned"].split("; ")) == {"b>c (index 0.70, 0.30)", "d>c (index 0.80, 0.30)"}
+    df["learning_index"] = ["0.9", "0.7", "", "0.8"]  # c not measured (paper scale): not counted as learned
+    (rank,) = [x for x in table_agreement("p", "t", df, SPEC, index_min=0.6) if x["kind"] == "rank"]
+    assert rank["flips_unlearned"] == "" and set(rank["flips_unmeasured"].split("; ")) == {"b>c", "d>c"}
     df["learning_index"] = ["0.9", "0.7", "0.65", "0.8"]  # every run passes: nothing is explained by learning
     (rank,) = [x for x in table_agreement("p", "t", df, SPEC, index_min=0.6) if x["kind"] == "rank"]
-    assert rank["flips_unlearned"] == "" and rank["index_min"] == 0.6
+    assert rank["flips_unlearned"] == rank["flips_unmeasured"] == "" and rank["index_min"] == 0.6
     (no_gate,) = [x for x in table_agreement("p", "t", df, SPEC) if x["kind"] == "rank"]
     assert no_gate["flips_unlearned"] == "" and no_gate["index_min"] is None
 

@@ -15,14 +15,23 @@ from .errors import DatasetError
 
 # name -> generator(*, count, resolution, seed, num_classes) -> ganrepro.data.embedded.Generated
 GENERATORS: dict[str, Callable] = {}
+SHARED: set[str] = set()  # registered by ganrepro.data.embedded (no paper's own code)
 
 
-def register_generator(name: str, generator: Callable) -> None:
-    """Register a stand-in generator; the same name for another function is an error."""
-    if name in GENERATORS and GENERATORS[name] is not generator:
-        raise DatasetError(f"stand-in generator {name!r} is registered twice ({GENERATORS[name].__doc__ or GENERATORS[name]} "
-                           f"and {generator.__doc__ or generator}); give one of them another name")
+def _where(generator: Callable) -> tuple[str, str]:
+    """(module, name) of a generator, or of the function a ``ganrepro.papers.lazy`` wrapper stands for."""
+    return getattr(generator, "module", generator.__module__), generator.__name__
+
+
+def register_generator(name: str, generator: Callable, *, shared: bool = False) -> None:
+    """Register a stand-in generator; the same name for another function is an error (the same function,
+    or a new lazy wrapper of it after a re-import, is not)."""
+    if name in GENERATORS and _where(GENERATORS[name]) != _where(generator):
+        raise DatasetError(f"stand-in generator {name!r} is registered twice ({'.'.join(_where(GENERATORS[name]))} "
+                           f"and {'.'.join(_where(generator))}); give one of them another name")
     GENERATORS[name] = generator
+    if shared:
+        SHARED.add(name)
 
 
 def _import_providers() -> None:
@@ -44,8 +53,9 @@ def provider_module(name: str) -> str | None:
     shared one (registered by ganrepro.data.embedded) or an unknown name."""
     if name not in GENERATORS:
         _import_providers()
-    generator = GENERATORS.get(name)
-    return getattr(generator, "module", None) or (generator.__module__ if generator else None)
+    if name in SHARED or name not in GENERATORS:
+        return None
+    return _where(GENERATORS[name])[0]
 
 
 def lookup(name: str) -> Callable:

@@ -119,7 +119,7 @@ def _module_path(module: str) -> Path | None:
     return None
 
 
-def _imports_of(module: str) -> set[str]:
+def _imports_of(module: str, strings: bool = True) -> set[str]:
     path = _module_path(module)
     is_pkg = path.name == "__init__.py"
     found: set[str] = set()
@@ -137,14 +137,15 @@ def _imports_of(module: str) -> set[str]:
                 continue
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names if _module_path(f"{base}.{a.name}"))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("ganrepro."):
+        elif strings and isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("ganrepro."):
             found.add(node.value)  # a module named by string: ganrepro.papers.lazy(...), importlib
     return {m for m in found if _module_path(m)}
 
 
 @cache
-def import_closure(module: str) -> frozenset[str]:
-    """Every ganrepro module `module` may import (parents included; imports inside functions too)."""
+def import_closure(module: str, strings: bool = True) -> frozenset[str]:
+    """Every ganrepro module `module` may import (parents included; imports inside functions too; with
+    ``strings``, modules named in string constants as well: ``lazy(...)`` targets, importlib)."""
     seen: set[str] = set()
     todo = [module]
     while todo:
@@ -155,8 +156,8 @@ def import_closure(module: str) -> frozenset[str]:
             if parent not in seen and _module_path(parent):
                 seen.add(parent)
                 todo.append(parent)
-        todo.extend(m for m in _imports_of(mod) if m not in seen)
-        seen.update(_imports_of(mod))
+        todo.extend(m for m in _imports_of(mod, strings) if m not in seen)
+        seen.update(_imports_of(mod, strings))
     return frozenset(seen)
 
 
@@ -200,13 +201,13 @@ def _scale_params(scale: str, kind: str) -> dict:
 
 def _standin_deps(dag: PipelineDAG, key: str) -> list[str]:
     """The file of a paper's own stand-in generator for dataset ``key`` (registered by name from its package;
-    its file and what it imports, not its package's closure: the paper's training code is no input)."""
+    the modules running it imports, not the ones its package names for later: the paper's training code,
+    figures and objective are no input)."""
     module = provider_module(dag.params.datasets[key]["standin"]["generator"])
-    path = _module_path(module) if module else None
-    if path is None:
+    if not module or not _module_path(module):
         return []
-    own = {path.relative_to(_repo_root()).as_posix()}.union(*(code_deps(m) for m in _imports_of(module)))
-    return sorted(own - set(code_deps(ENTRY_MODULES["prepare-data"])))
+    files = {_rel(_module_path(m), _repo_root()) for m in import_closure(module, strings=False)}  # what running it imports
+    return sorted(files - set(code_deps(ENTRY_MODULES["prepare-data"])))
 
 
 def _dataset_params(dag: PipelineDAG, key: str) -> dict:
@@ -291,7 +292,8 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
             "desc": f"{paper}: parameter counts at the paper's widths",
             "cmd": f"{ENV} ganrepro count-params --paper {paper} --out {counts}",
             "deps": code_deps(ENTRY_MODULES["count-params"]),
-            "params": [{f"params/experiments/{paper}.yaml": ["defaults", "presets", "experiments"]},
+            "params": [{f"params/experiments/{paper}.yaml": ["defaults", "presets", "experiments"]
+                        + (["datasets"] if dag.params.experiments[paper].get("datasets") else [])},
                        {"params/datasets.yaml": ["datasets"]}],
             "outs": [_out(counts)],
         }

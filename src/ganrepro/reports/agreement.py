@@ -24,7 +24,8 @@ or the pair is within one std; ``tau_lo``/``tau_hi`` bound tau under the cells' 
 Flips explained by measurement: ``flips_unlearned`` lists the flips in which at least one of the two rows'
 runs is below the paper's learning gate (its ``learning_index`` column under ``learning_gates: index_min``
 in params/experiments/<paper>.yaml): an order between networks that have not learned their data says
-nothing about the paper's claim. Flips between two runs that pass the gate are the ones left to explain.
+nothing about the paper's claim (``flips_unmeasured``: a run without an index, e.g. at paper scale). Flips
+between two runs that pass the gate are the ones left to explain.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ MIN_ROWS = 3
 FAIL = "Fail"
 COLUMNS = ["paper", "table", "metric", "kind", "data", "n_rows", "tau", "p_value", "tau_within_std", "flips",
            "ties_within_std", "row", "base_row", "base_from", "paper_step", "our_step", "agrees", "scale", "note",
-           "tau_lo", "tau_hi", "ties", "flips_unlearned", "index_min"]
+           "tau_lo", "tau_hi", "ties", "flips_unlearned", "flips_unmeasured", "index_min"]
 BASE_FROM_PARAMS = "modifies"
 BASE_FROM_ORDER = "previous row (no `modifies:` in params/reported)"
 
@@ -177,16 +178,20 @@ def learning_index_min(paper: str) -> float | None:
     return float(gates["index_min"]) if "index_min" in gates else None
 
 
-def unlearned_flips(flips: list[tuple[str, str]], cells: dict[str, Cell], index_min: float | None) -> list[str]:
-    """The flips with a row whose run is below the learning gate, as 'a>b (index 0.12, 0.34)'."""
+def unlearned_flips(flips: list[tuple[str, str]], cells: dict[str, Cell],
+                    index_min: float | None) -> tuple[list[str], list[str]]:
+    """(flips with a run below the learning gate, as 'a>b (index 0.12, 0.34)'; flips with a run whose index
+    was not measured, e.g. at paper scale, as 'a>b'). The rest are between runs that pass the gate."""
     if index_min is None:
-        return []
-    out = []
+        return [], []
+    below, unmeasured = [], []
     for a, b in flips:
         ia, ib = cells[a].index, cells[b].index
         if any(i is not None and i < index_min for i in (ia, ib)):
-            out.append(f"{a}>{b} (index {_index_text(ia)}, {_index_text(ib)})")
-    return out
+            below.append(f"{a}>{b} (index {_index_text(ia)}, {_index_text(ib)})")
+        elif ia is None or ib is None:
+            unmeasured.append(f"{a}>{b}")
+    return below, unmeasured
 
 
 def _index_text(index: float | None) -> str:
@@ -219,6 +224,7 @@ def table_agreement(paper: str, table: str, df: pd.DataFrame, spec: dict | None 
                                     [c.reproduced for c in numeric], better,
                                     [c.std for c in numeric] if has_std else None, [c.ci for c in numeric])
             label = (data[1] or data[0]) if len(groups) > 1 else ""
+            below, unmeasured = unlearned_flips(result["flips"], cells, index_min)
             lines.append({**base, "metric": metric, "kind": "rank", "data": label, "n_rows": result["n_rows"],
                           "tau": result["tau"], "tau_lo": result["tau_lo"], "tau_hi": result["tau_hi"],
                           "p_value": result["p_value"],
@@ -226,7 +232,8 @@ def table_agreement(paper: str, table: str, df: pd.DataFrame, spec: dict | None 
                           "flips": "; ".join(f"{a}>{b}" for a, b in result["flips"]),
                           "ties": "; ".join(f"{a}~{b}" for a, b in result["ties"]),
                           "ties_within_std": "; ".join(f"{a}~{b}" for a, b in result["ties_within_std"]),
-                          "flips_unlearned": "; ".join(unlearned_flips(result["flips"], cells, index_min)),
+                          "flips_unlearned": "; ".join(below),
+                          "flips_unmeasured": "; ".join(unmeasured),
                           "index_min": index_min})
         previous = None
         for row in spec["rows"]:

@@ -77,7 +77,9 @@ def flips_explained(agreement: pd.DataFrame) -> list[str]:
     for r in agreement[(agreement["kind"] == "rank") & (agreement["flips"] != "")].itertuples():
         flips = r.flips.split("; ")
         unlearned = [x for x in r.flips_unlearned.split("; ") if x]
-        learned = [f for f in flips if not any(u.startswith(f + " ") for u in unlearned)]
+        unmeasured = [x for x in getattr(r, "flips_unmeasured", "").split("; ") if x]
+        explained = {u.split(" (")[0] for u in unlearned} | set(unmeasured)
+        learned = [f for f in flips if f not in explained]
         where = f"{r.table} ({r.metric}{', ' + r.data if r.data else ''})"
         if not r.index_min:
             out.append(f"- {where}: {len(flips)} flipped pair(s) beyond the noise; the paper declares no learning gate.")
@@ -87,6 +89,8 @@ def flips_explained(agreement: pd.DataFrame) -> list[str]:
             text += (f"; {len(unlearned)} of them involve a run below the learning gate (index < {float(r.index_min):g}: "
                      f"{'; '.join(unlearned)}): networks that have not learned their data, so their order says "
                      "nothing about the paper's claim")
+        if unmeasured:
+            text += f"; {len(unmeasured)} with a run whose learning index was not measured ({'; '.join(unmeasured)})"
         text += (f"; {len(learned)} between runs that pass the gate, not explained by learning: {'; '.join(learned)}."
                  if learned else "; none between runs that pass the gate.")
         out.append(text)

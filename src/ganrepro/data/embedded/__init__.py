@@ -16,8 +16,8 @@ from ganrepro.standins import GENERATORS, lookup, register_generator
 # name -> generator(*, count, resolution, seed, num_classes) -> Generated: the registry of ganrepro.standins,
 # where the shared ones register here and a paper's own from its package or a module its params list.
 EMBEDDED: dict[str, Callable[..., Generated]] = GENERATORS
-register_generator("stacked_digits", make_stacked_digits)
-register_generator("shapes", make_shapes)
+register_generator("stacked_digits", make_stacked_digits, shared=True)
+register_generator("shapes", make_shapes, shared=True)
 
 
 def generate(name: str, *, resolution: int, count: int, seed: int, num_classes: int | None = None) -> Generated:
