@@ -108,6 +108,10 @@ def test_flips_are_explained_by_the_rows_learning_index_and_the_overview_says_wh
     (no_gate,) = [x for x in table_agreement("p", "t", df, SPEC) if x["kind"] == "rank"]
     assert no_gate["flips_unlearned"] == "" and no_gate["index_min"] is None
 
+    cost = {**SPEC, "metrics": {"fid": {"better": "lower", "source": "cost"}}}  # a benchmark's cell: no gate
+    (timed,) = [x for x in table_agreement("p", "t", df, cost, index_min=0.6) if x["kind"] == "rank"]
+    assert timed["flips"] and timed["flips_unlearned"] == "" and timed["index_min"] is None
+
     frame = pd.DataFrame([{**rank, "flips_unlearned": "b>c (index 0.70, 0.30)"}]).astype(str)
     (sentence,) = flips_explained(frame)
     assert "2 flipped pair(s)" in sentence and "1 of them involve a run below the learning gate (index < 0.6" in sentence

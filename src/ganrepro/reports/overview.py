@@ -82,7 +82,8 @@ def flips_explained(agreement: pd.DataFrame) -> list[str]:
         learned = [f for f in flips if f not in explained]
         where = f"{r.table} ({r.metric}{', ' + r.data if r.data else ''})"
         if not r.index_min:
-            out.append(f"- {where}: {len(flips)} flipped pair(s) beyond the noise; the paper declares no learning gate.")
+            out.append(f"- {where}: {len(flips)} flipped pair(s) beyond the noise, on a metric the learning index does "
+                       "not bear on (a cost benchmark) or for a paper without a learning gate: not explained here.")
             continue
         text = f"- {where}: {len(flips)} flipped pair(s) beyond the noise"
         if unlearned:
