@@ -37,15 +37,15 @@ def register_generator(name: str, generator: Callable, *, shared: bool = False) 
 def _import_providers() -> None:
     """Import every paper's package and the plug-in modules params list: each registers its stand-ins."""
     from .config.load import load_params
-    from .objectives import import_modules
+    from .objectives import import_params_modules
 
-    for paper, reg in load_params().experiments.items():
+    for paper in load_params().experiments:
         try:
             importlib.import_module(f"ganrepro.papers.{paper}")
         except ModuleNotFoundError as exc:
             if exc.name != f"ganrepro.papers.{paper}":
                 raise
-        import_modules(reg.get("modules", []))
+    import_params_modules()
 
 
 def provider_module(name: str) -> str | None:

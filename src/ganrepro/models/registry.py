@@ -57,11 +57,9 @@ def get_family(name: str) -> Family:
     if name not in FAMILIES:
         _import_papers()
     if name not in FAMILIES:  # a plug-in family: registered by a module some paper's params list (`modules:`)
-        from ..config.load import load_params
-        from ..objectives import import_modules
+        from ..objectives import import_params_modules
 
-        for reg in load_params().experiments.values():
-            import_modules(reg.get("modules", []))
+        import_params_modules()
     if name not in FAMILIES:
         raise ConfigError(f"model 'family' is {name!r}; registered families: {', '.join(sorted(FAMILIES))}. "
                           f"A paper's family registers with ganrepro.models.registry.register_family().")

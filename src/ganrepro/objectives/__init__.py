@@ -47,6 +47,15 @@ def import_modules(modules: list[str] | tuple[str, ...]) -> None:
                               f"Is it on PYTHONPATH?") from exc
 
 
+def import_params_modules() -> None:
+    """Import every plug-in module any paper's params list under ``modules:`` (each registers its objective,
+    families or stand-ins): the one place the registries look a name up when it is still unknown."""
+    from ..config.load import load_params
+
+    for reg in load_params().experiments.values():
+        import_modules(reg.get("modules", []))
+
+
 def _known(name: str) -> bool:
     return name in _REGISTRY or name in _DECLARED
 
@@ -59,10 +68,7 @@ def check_objective(name: str) -> None:
         except ModuleNotFoundError:
             pass
     if not _known(name):  # a plug-in module a paper's params list under `modules:`
-        from ..config.load import load_params
-
-        for reg in load_params().experiments.values():
-            import_modules(reg.get("modules", []))
+        import_params_modules()
     if not _known(name):
         known = sorted(set(_REGISTRY) | set(_DECLARED))
         raise ConfigError(f"unknown objective {name!r}; registered: {', '.join(known)}. "
@@ -95,4 +101,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [*_BASE, "check_objective", "declare", "get_objective", "import_modules", "objective_for", "register"]
+__all__ = [*_BASE, "check_objective", "declare", "get_objective", "import_modules", "import_params_modules",
+           "objective_for", "register"]
