@@ -42,6 +42,7 @@ from .. import paths
 from ..config import load_params
 from ..errors import ConfigError, ResultFileError
 from ..utils_io import atomic_write
+from .gates import learning_index_min
 from .noise import noise_interval, noise_sd, overlap, tau_interval
 
 MIN_ROWS = 3
@@ -170,12 +171,6 @@ def _base_row(row: dict, previous: str | None, cells: dict[str, Cell]) -> tuple[
         return None, BASE_FROM_ORDER
     same_data = cells[row["row"]].data == cells[previous].data
     return (previous if same_data else None), BASE_FROM_ORDER
-
-
-def learning_index_min(paper: str) -> float | None:
-    """The paper's learning gate on every run (``learning_gates: index_min``), or None when it has none."""
-    gates = (load_params().experiments.get(paper) or {}).get("learning_gates") or {}
-    return float(gates["index_min"]) if "index_min" in gates else None
 
 
 def unlearned_flips(flips: list[tuple[str, str]], cells: dict[str, Cell],

@@ -75,12 +75,18 @@ def metric_gates(paper: str, scale: str, params=None) -> list[dict]:
     return rows
 
 
+def learning_index_min(paper: str, params=None) -> float | None:
+    """The paper's learning gate on every run (``learning_gates: index_min``), or None when it has none."""
+    spec = ((params or load_params()).experiments.get(paper) or {}).get("learning_gates") or {}
+    return float(spec["index_min"]) if "index_min" in spec else None
+
+
 def index_gates(paper: str, scale: str, params=None) -> list[dict]:
     params = params or load_params()
-    spec = params.experiments[paper].get("learning_gates") or {}
-    if "index_min" not in spec:
+    lo = learning_index_min(paper, params)
+    if lo is None:
         return []
-    lo, exempt = float(spec["index_min"]), reported_fail(params, paper)
+    exempt = reported_fail(params, paper)
     rows = []
     for base in list_experiments(paper, params):
         for run in seed_variants(base, params.scale(scale).get("seeds", 1)):
