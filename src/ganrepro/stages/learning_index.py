@@ -15,6 +15,9 @@
 0 is the untrained generator, 1 is as close to the data as real images are; the learning gate
 (params ``learning_gates: index_min``) asks for at least 0.6 of every run the paper reports as trainable.
 The ceiling depends only on the dataset and the protocol, so it is cached beside the real statistics.
+``FID_init`` is cached there too, keyed by the untrained generator's weights, the config it is sampled and
+scored under and the package's source code: runs that differ only after initialisation (Table 1's loss rows,
+an ablation of D, the stages of a multi-stage run) share one untrained generator and measure it once.
 """
 
 from __future__ import annotations
@@ -53,19 +56,52 @@ def _eval_seed() -> int:
 
 
 @torch.no_grad()
-def init_fid(cfg: dict, device="cpu") -> float:
-    """FID of the run's generator as training builds it before step 0 (``training.loop.train``)."""
+def init_fid(cfg: dict, device="cpu") -> tuple[float, bool]:
+    """(FID of the run's generator as training builds it before step 0 (``training.loop.train``), whether
+    it came from the cache): an identical untrained generator under an identical protocol is measured once."""
     from .evaluate import eval_labels, sample_images
 
     archive = open_archive(cfg["dataset"]["path"])
     torch.manual_seed(cfg["seed"])  # exactly the draw `train` makes before `build`
     G = build(cfg, archive, torch.device(device)).G_ema.eval()
+    cache = _init_cache_file(cfg, G, device)
+    if cache.is_file():
+        return float(json.loads(cache.read_text())["fid"]), True
     payload = {"objective": cfg["objective"], "config": cfg}
     num = cfg["eval"]["num_fake"]
     labels = eval_labels(archive, num, _eval_seed(), cfg["dataset"]["num_classes"])
     images = sample_images(G, num, seed=_eval_seed(), labels=labels, device=device,
                            sample=generator_sampler(G, payload))
-    return _fid(cfg, images, device)
+    fid = _fid(cfg, images, device)
+    atomic_write(cache, lambda tmp: Path(tmp).write_text(json.dumps({"fid": fid, "run": cfg.get("experiment")})))
+    return fid, False
+
+
+def _init_cache_file(cfg: dict, G: torch.nn.Module, device) -> Path:
+    """Where ``init_fid`` keeps the FID of the untrained ``G`` under ``cfg``'s sampling and protocol."""
+    weights = hashlib.sha256()
+    for name, tensor in G.state_dict().items():
+        weights.update(name.encode())
+        weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    ds = cfg["dataset"]
+    key = json.dumps({"weights": weights.hexdigest(), "objective": cfg["objective"], "model": cfg["model"],
+                      "dataset": {k: ds.get(k) for k in ("path", "spec", "num_classes")},
+                      "data_sha256": _file_sha(Path(ds["path"]) / "manifest.json"), "eval": cfg["eval"],
+                      "weights_sha256": _file_sha(cfg["eval"]["extractor"].get("weights")),
+                      "eval_seed": _eval_seed(), "code": _source_sha(), "device": torch.device(device).type,
+                      "v": 1}, sort_keys=True, default=str)
+    return Path(ensure_writable_dir(fidelity_cache(cfg["scale"]))) / (
+        f"init-{ds['key']}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json")
+
+
+def _source_sha() -> str:
+    """sha256 over the package's Python sources: any code change measures the untrained generator again."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def heldout_images(cfg: dict) -> tuple[np.ndarray, str]:
@@ -123,7 +159,7 @@ def learning_index(fid_run: float, fid_init: float, fid_real: float) -> float:
 
 def learning_record(cfg: dict, fid_run: float, fid_metric: str, device="cpu") -> dict:
     """What a run's metrics record stores: the index and both ends, with the FID protocol they share."""
-    fid_init = init_fid(cfg, device)
+    fid_init, cached = init_fid(cfg, device)
     fid_real, source = ceiling_fid(cfg, device)
     return {"index": learning_index(fid_run, fid_init, fid_real), "fid": fid_run, "fid_init": fid_init,
-            "fid_real": fid_real, "real_source": source, "fid_metric": fid_metric}
+            "fid_init_cached": cached, "fid_real": fid_real, "real_source": source, "fid_metric": fid_metric}
