@@ -22,6 +22,7 @@ an ablation of D, the stages of a multi-stage run) share one untrained generator
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -34,6 +35,7 @@ from ..data import open_archive
 from ..data.embedded import generate
 from ..metrics.fidelity import compute_fidelity
 from ..paths import fidelity_cache
+from ..provenance import package_versions
 from ..training.loop import build, generator_sampler
 from ..utils_io import atomic_write, ensure_writable_dir
 
@@ -88,14 +90,22 @@ def _init_cache_file(cfg: dict, G: torch.nn.Module, device) -> Path:
                       "dataset": {k: ds.get(k) for k in ("path", "spec", "num_classes")},
                       "data_sha256": _file_sha(Path(ds["path"]) / "manifest.json"), "eval": cfg["eval"],
                       "weights_sha256": _file_sha(cfg["eval"]["extractor"].get("weights")),
-                      "eval_seed": _eval_seed(), "code": _source_sha(), "device": torch.device(device).type,
-                      "v": 1}, sort_keys=True, default=str)
+                      "eval_seed": _eval_seed(), "code": _source_sha(), "versions": package_versions(),
+                      "device": _device_kind(device), "v": 1}, sort_keys=True, default=str)
     return Path(ensure_writable_dir(fidelity_cache(cfg["scale"]))) / (
         f"init-{ds['key']}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json")
 
 
+def _device_kind(device) -> str:
+    """``cpu``, or the CUDA device's name (another GPU model may round differently)."""
+    device = torch.device(device)
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+
+
+@functools.cache
 def _source_sha() -> str:
-    """sha256 over the package's Python sources: any code change measures the untrained generator again."""
+    """sha256 over the package's Python sources, read once per process (the code this process runs, not a
+    checkout edited since it started): any code change measures the untrained generator again."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
