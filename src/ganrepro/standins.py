@@ -1,14 +1,13 @@
 """Stand-in dataset generators by name (``standin: {generator: <name>}`` in params): a torch-free registry.
 
 The shared generators (``shapes``, ``stacked_digits``) register from ``ganrepro.data.embedded``; a paper's
-own register from its package (``ganrepro.papers.<paper>``) or from a module its params list under
-``modules:``, with ``register_generator(name, fn)`` (``ganrepro.papers.lazy`` keeps the import for the
-first call). ``lookup`` finds an unknown name by importing those, by name, from params/.
+own register from a module its params list under ``modules:``, with ``register_generator(name, fn)``
+(``ganrepro.papers.lazy`` keeps the import for the first call). The registry imports nothing by name: the
+entry points import the papers' modules (``ganrepro.config.plugins``) before they look a name up.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Callable
 
 from .errors import DatasetError
@@ -34,34 +33,17 @@ def register_generator(name: str, generator: Callable, *, shared: bool = False) 
         SHARED.add(name)
 
 
-def _import_providers() -> None:
-    """Import every paper's package and the plug-in modules params list: each registers its stand-ins."""
-    from .config.load import load_params
-    from .objectives import import_params_modules
-
-    for paper in load_params().experiments:
-        try:
-            importlib.import_module(f"ganrepro.papers.{paper}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ganrepro.papers.{paper}":
-                raise
-    import_params_modules()
-
-
 def provider_module(name: str) -> str | None:
     """The module that holds a paper's generator ``name`` (torch-free: nothing is called), or None for a
     shared one (registered by ganrepro.data.embedded) or an unknown name."""
-    if name not in GENERATORS:
-        _import_providers()
     if name in SHARED or name not in GENERATORS:
         return None
     return _where(GENERATORS[name])[0]
 
 
 def lookup(name: str) -> Callable:
-    """The generator ``name``, importing the papers' packages and plug-in modules params name if needed."""
-    if name not in GENERATORS:
-        _import_providers()
+    """The generator ``name`` (a paper's registers when the modules its params list are imported:
+    ``ganrepro.config.plugins.import_all_papers``)."""
     if name not in GENERATORS:
         raise DatasetError(f"unknown stand-in generator {name!r}; use one of {sorted(GENERATORS)}, or register "
                            "it with ganrepro.standins.register_generator() in a module your params list under `modules:`")

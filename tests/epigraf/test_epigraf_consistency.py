@@ -10,6 +10,7 @@ from ganrepro.papers.epigraf.standins3d import make_objects3d, multiview_objects
 from ganrepro.metrics.train_instruments import train_feature_extractor
 from ganrepro.papers.epigraf.models.generator import EpiGRAFGenerator
 from ganrepro.papers import hooks
+from ganrepro.config.plugins import paper_modules
 from ganrepro.papers.epigraf.consistency import (METRIC, consistency_ratio, evaluate_metrics, render_views,
                                                 view_cameras, view_consistency, yaw_span)
 
@@ -109,7 +110,7 @@ def test_reference_objects_are_the_standins_scenes():
 
 
 def test_the_evaluate_hook_runs_where_params_ask(extractor):
-    assert hooks("epigraf").metrics is not None
+    assert hooks("epigraf", paper_modules("epigraf")).metrics is not None
     G = _Toy("latent")
     cfg = {"eval": {"extractor": extractor, "view_consistency": {"latents": 3, "views": 2}},
            "model": {"camera": "frontal"},

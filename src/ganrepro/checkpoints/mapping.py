@@ -25,6 +25,9 @@ class CheckpointError(GanreproError):
 
 
 _IMPORTERS: dict[str, Callable] = {}
+# the shared families' official names; a paper's own family names its module (``checkpoint_rules``)
+BUILTIN_RULES = {"stylegan2": "ganrepro.checkpoints.official_r3gan", "r3gan": "ganrepro.checkpoints.official_r3gan",
+                 "cips": "ganrepro.checkpoints.official_cips"}
 
 
 def register_importer(family: str, rules: Callable) -> None:
@@ -33,13 +36,14 @@ def register_importer(family: str, rules: Callable) -> None:
 
 
 def importer_rules(family: str) -> Callable:
-    if family not in _IMPORTERS:  # a family names the module of its official names (imported only here)
+    if family not in _IMPORTERS:  # the module of the family's official names (imported only here)
         import importlib
 
         from ganrepro.models.registry import get_family
 
-        if get_family(family).checkpoint_rules:
-            importlib.import_module(get_family(family).checkpoint_rules)
+        module = BUILTIN_RULES.get(family) or get_family(family).checkpoint_rules
+        if module:
+            importlib.import_module(module)
     if family not in _IMPORTERS:
         raise CheckpointError(f"no checkpoint import is defined for model family {family!r}; families with one: "
                               f"{sorted(_IMPORTERS)}. Pick an experiment of a paper whose official code released "

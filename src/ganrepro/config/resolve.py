@@ -15,10 +15,11 @@ from __future__ import annotations
 from .. import paths
 from ..errors import ConfigError
 from ..models.registry import get_family
-from ..objectives import check_objective, import_modules
+from ..objectives import check_objective
 from .identity import run_identity
 from .load import Params, load_params
 from .merge import deep_merge
+from .plugins import import_modules
 
 _RUN_KEYS_NOT_COPIED = ("preset", "tables")
 

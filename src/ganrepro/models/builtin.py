@@ -60,6 +60,5 @@ def scale_stylegan2(model: dict, *, resolution: int, paper_resolution: int, scal
     return m
 
 
-register_family("stylegan2", build=build_stylegan2, scale_knobs=scale_stylegan2,
-                checkpoint_rules="ganrepro.models.official")
-register_family("r3gan", build=build_r3gan, scale_knobs=scale_r3gan, checkpoint_rules="ganrepro.models.official")
+register_family("stylegan2", build=build_stylegan2, scale_knobs=scale_stylegan2)
+register_family("r3gan", build=build_r3gan, scale_knobs=scale_r3gan)

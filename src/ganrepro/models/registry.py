@@ -26,13 +26,14 @@ class Family:
     build: Callable[..., tuple]          # build(arch, *, resolution, img_channels, num_classes) -> (G, D)
     scale_knobs: Callable[..., dict]     # scale_knobs(model, *, resolution, paper_resolution, scale) -> model
     module: str = ""
-    checkpoint_rules: str = ""           # module registering the official checkpoint names (imported on use)
+    checkpoint_rules: str = ""           # a plug-in family's module registering its official checkpoint names
+                                         # (the shared families' are in ganrepro.checkpoints; imported on use)
 
 
 FAMILIES: dict[str, Family] = {}
 
-# Modules that register families when imported (a new paper's families register from its own module,
-# which `ganrepro.objectives.get_objective` / `modules:` in params import).
+# Modules that register the shared families when imported (a paper's own families register from a module
+# its params list under `modules:`, which ganrepro.config.plugins imports before a lookup).
 _BUILTIN = ("ganrepro.models.builtin",)
 
 
@@ -40,29 +41,13 @@ def register_family(name: str, *, build, scale_knobs, checkpoint_rules: str = ""
     FAMILIES[name] = Family(name, build, scale_knobs, build.__module__, checkpoint_rules)
 
 
-def _import_papers() -> None:
-    """Import every paper package: each registers its own families (and objectives) on import."""
-    import pkgutil
-
-    from .. import papers
-
-    for info in pkgutil.iter_modules(papers.__path__):
-        if info.ispkg:
-            importlib.import_module(f"{papers.__name__}.{info.name}")
-
-
 def get_family(name: str) -> Family:
     for mod in _BUILTIN:
         importlib.import_module(mod)
-    if name not in FAMILIES:
-        _import_papers()
-    if name not in FAMILIES:  # a plug-in family: registered by a module some paper's params list (`modules:`)
-        from ..objectives import import_params_modules
-
-        import_params_modules()
-    if name not in FAMILIES:
+    if name not in FAMILIES:  # a paper's family registers from a module its params list under `modules:`
         raise ConfigError(f"model 'family' is {name!r}; registered families: {', '.join(sorted(FAMILIES))}. "
-                          f"A paper's family registers with ganrepro.models.registry.register_family().")
+                          f"A paper's family registers with ganrepro.models.registry.register_family() in a "
+                          f"module the paper's params list under `modules:`.")
     return FAMILIES[name]
 
 

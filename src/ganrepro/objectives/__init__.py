@@ -7,9 +7,9 @@ A paper registers its objective from its own module::
     class EpiGRAFObjective(Objective): ...
 
 and declares it, torch-free, from its package (``declare("epigraf", "ganrepro.papers.epigraf.objective")``),
-so that resolving a run (the DAG, dvc.yaml) checks the name without importing torch: ``check_objective``
-imports ``ganrepro.papers.<name>`` (or any module a params file lists under ``modules:``) and looks the
-name up; ``get_objective`` also imports the declared module (torch), when training or evaluation starts.
+which the paper's params list under ``modules:`` (``ganrepro.config.plugins`` imports it before a lookup),
+so that resolving a run (the DAG, dvc.yaml) checks the name without importing torch; ``get_objective``
+also imports the declared module (torch), when training or evaluation starts. The registry imports no paper.
 The base classes (``Objective``, ``Phase``, ``Nets``, ``take``, ``lazy_ratio``) live in ``base.py``;
 importing them from here loads it on first access.
 """
@@ -37,25 +37,6 @@ def declare(name: str, module: str) -> None:
     _DECLARED[name] = module
 
 
-def import_modules(modules: list[str] | tuple[str, ...]) -> None:
-    """Import plug-in modules a paper's params list (their import registers objectives/families)."""
-    for mod in modules:
-        try:
-            importlib.import_module(mod)
-        except ImportError as exc:
-            raise ConfigError(f"cannot import module {mod!r} listed under `modules:` ({exc}). "
-                              f"Is it on PYTHONPATH?") from exc
-
-
-def import_params_modules() -> None:
-    """Import every plug-in module any paper's params list under ``modules:`` (each registers its objective,
-    families or stand-ins): the one place the registries look a name up when it is still unknown."""
-    from ..config.load import load_params
-
-    for reg in load_params().experiments.values():
-        import_modules(reg.get("modules", []))
-
-
 def _known(name: str) -> bool:
     return name in _REGISTRY or name in _DECLARED
 
@@ -63,16 +44,10 @@ def _known(name: str) -> bool:
 def check_objective(name: str) -> None:
     """Raise ConfigError, naming the objective, unless it is registered or declared (torch-free)."""
     if not _known(name):
-        try:
-            importlib.import_module(f"ganrepro.papers.{name}")
-        except ModuleNotFoundError:
-            pass
-    if not _known(name):  # a plug-in module a paper's params list under `modules:`
-        import_params_modules()
-    if not _known(name):
         known = sorted(set(_REGISTRY) | set(_DECLARED))
         raise ConfigError(f"unknown objective {name!r}; registered: {', '.join(known)}. "
-                          f"Register it with @ganrepro.objectives.register({name!r}) in the paper's module.")
+                          f"Register it with @ganrepro.objectives.register({name!r}) (or declare it) in a module the paper's "
+                          f"params list under `modules:`.")
 
 
 def get_objective(name: str) -> type:
@@ -101,5 +76,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [*_BASE, "check_objective", "declare", "get_objective", "import_modules", "import_params_modules",
+__all__ = [*_BASE, "check_objective", "declare", "get_objective",
            "objective_for", "register"]

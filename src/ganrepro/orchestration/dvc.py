@@ -38,6 +38,7 @@ import yaml
 
 from ..config.load import read_yaml
 from ..scales import MAIN_SCALE
+from ..config.plugins import import_all_papers, paper_modules
 from ..standins import provider_module
 from .dag import PipelineDAG
 
@@ -97,9 +98,10 @@ def _code(*modules: str) -> list[str]:
     return list(dict.fromkeys(d for m in modules for d in code_deps(m)))
 
 
-def _paper_deps(paper: str) -> list[str]:
-    """The paper's own package (objective, figures, settings), imported by name at run time."""
-    return code_deps(f"ganrepro.papers.{paper}") if _module_path(f"ganrepro.papers.{paper}") else []
+def _paper_deps(dag: PipelineDAG, paper: str) -> list[str]:
+    """The paper's own code (objective, figures, settings): the modules its params list, imported by name at run
+    time (those inside the package; a plug-in module elsewhere is the user's to track)."""
+    return _code(*(m for m in paper_modules(paper, dag.params) if _module_path(m)))
 
 
 # --- source dependencies: static import closure ---------------------------------------------------
@@ -203,6 +205,7 @@ def _standin_deps(dag: PipelineDAG, key: str) -> list[str]:
     """The file of a paper's own stand-in generator for dataset ``key`` (registered by name from its package;
     the modules running it imports, not the ones its package names for later: the paper's training code,
     figures and objective are no input)."""
+    import_all_papers(dag.params)  # each paper's modules register its stand-ins
     module = provider_module(dag.params.datasets[key]["standin"]["generator"])
     if not module or not _module_path(module):
         return []
@@ -268,7 +271,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
         stages[f"train_{paper}_{exp}"] = {
             "desc": f"train {paper}/{exp} at scale {scale} (resumes from state.pt, which is not an out)",
             "cmd": f"{ENV} {dag.train_launcher(paper, exp)} train --paper {paper} --experiment {exp} --scale {scale} --no-progress",
-            "deps": dag.train_inputs(paper, exp) + code_deps(ENTRY_MODULES["train"]) + _paper_deps(paper),
+            "deps": dag.train_inputs(paper, exp) + code_deps(ENTRY_MODULES["train"]) + _paper_deps(dag, paper),
             "params": _run_params(dag, paper, exp, "train"),
             "outs": [_out(paths["network"], persist=True), _out(paths["result"], persist=True)],
         }
@@ -280,7 +283,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
             "cmd": f"{ENV} ganrepro evaluate --paper {paper} --experiment {exp} --scale {scale} --samples {grid}",
             "deps": [paths["network"], paths["result"], *dag.instruments(paper, exp),
                      dag.dataset_manifest(cfg["dataset"]["key"])]
-            + _code(ENTRY_MODULES["evaluate"], ENTRY_MODULES["samples"]) + _paper_deps(paper),
+            + _code(ENTRY_MODULES["evaluate"], ENTRY_MODULES["samples"]) + _paper_deps(dag, paper),
             "params": _run_params(dag, paper, exp, "evaluate"),
             "outs": [_out(metrics)],
             "plots": [_out(grid)],
@@ -303,7 +306,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
                 "desc": f"{paper}: cost benchmark (memory, time per iteration) at scale {scale}",
                 "cmd": f"{ENV} ganrepro cost-bench --paper {paper} --scale {scale} --out {cost}",
                 "deps": list(dict.fromkeys(code_deps(ENTRY_MODULES["cost-bench"]) + code_deps(module)
-                                           + _paper_deps(paper))),
+                                           + _paper_deps(dag, paper))),
                 "params": [{f"params/experiments/{paper}.yaml": [f"cost_bench.scales.{scale}", "cost_bench.module"]},
                            _scale_params(scale, "cost-bench")],
                 "outs": [_out(cost)],
@@ -314,7 +317,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
             "desc": f"{paper}: every table at scale {scale}, reproduced beside reported, and their agreement",
             "cmd": f"{ENV} ganrepro tables --paper {paper} --scale {scale} --agreement",
             "deps": dag.tables_inputs(paper) + _code(ENTRY_MODULES["tables"], ENTRY_MODULES["agreement"])
-            + _paper_deps(paper),
+            + _paper_deps(dag, paper),
             "params": [{f"params/reported/{paper}.yaml": [f"tables.{t}" for t in dag.tables(paper)]}],
             "outs": [_out(f) for f in outs if f not in metrics],
             **({"metrics": [_out(f) for f in metrics]} if metrics else {}),
@@ -324,7 +327,7 @@ def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str,
             "desc": f"{paper}: every figure at scale {scale} and the real-image grids of its datasets",
             "cmd": f"{ENV} ganrepro figures --paper {paper} --scale {scale} --real-samples {datasets}",
             "deps": dag.figures_inputs(paper) + _code(ENTRY_MODULES["figures"], ENTRY_MODULES["samples"])
-            + _paper_deps(paper),
+            + _paper_deps(dag, paper),
             "plots": [_out(f) for f in dag.figures_outputs(paper)],
         }
     stages["overview"] = {

@@ -75,7 +75,7 @@ def _spread(cfg: dict, num: int = 1000) -> float:
 
     from ..data import open_archive
     from ..metrics.diversity import spread_ratio
-    from ..stages.evaluate import EVAL_SEED, eval_labels, sample_images
+    from ..stages.eval_draw import EVAL_SEED, eval_labels, sample_images
     from ..training.loop import generator_sampler, load_generator
 
     archive = open_archive(cfg["dataset"]["path"])

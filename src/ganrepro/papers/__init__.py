@@ -1,7 +1,7 @@
 """Paper-specific code: objectives, table and figure builders (one sub-package per paper).
 
-A paper's package (``ganrepro.papers.<paper>``, or a module its params list under ``modules:``)
-registers what the generic report code cannot know::
+A paper's package (``ganrepro.papers.<paper>``, which its params list under ``modules:``, or any module
+they list) registers what the generic report code cannot know::
 
     register_paper("r3gan", figures={"fig1_g_loss": fig1}, settings=used_settings)
 
@@ -51,12 +51,7 @@ def register_paper(name: str, *, figures: dict | None = None, settings: Callable
 
 
 def hooks(paper: str, modules: list[str] | tuple[str, ...] = ()) -> PaperHooks:
-    """The paper's registered hooks (importing its package or listed modules first); empty if none."""
-    if paper not in _HOOKS:
-        for mod in (f"ganrepro.papers.{paper}", *modules):
-            try:
-                importlib.import_module(mod)
-            except ModuleNotFoundError as exc:
-                if exc.name != mod:
-                    raise
+    """The paper's registered hooks (importing the modules its params list first); empty if none."""
+    for mod in modules:
+        importlib.import_module(mod)
     return _HOOKS.get(paper, PaperHooks(paper))

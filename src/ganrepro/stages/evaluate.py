@@ -27,37 +27,10 @@ from ..metrics.modes import compute_modes, load_digit_classifier
 from ..provenance import provenance
 from ..training.loop import generator_sampler, load_generator, milestones, pick_device
 from ..utils_io import ensure_writable_dir, read_json, write_json
+from .eval_draw import EVAL_SEED, eval_labels, sample_images
+from .learning_index import applies, learning_record
 
-EVAL_SEED = 123456  # latents and labels for evaluation; fixed so every run is judged on the same draw
 SELECT_SEED = EVAL_SEED + 1  # the snapshot-selection FIDs draw other fakes: the winner's final number is not biased
-
-
-@torch.no_grad()
-def sample_images(G, num: int, *, seed: int, labels: np.ndarray | None, device, batch: int = 256,
-                  sample=None) -> np.ndarray:
-    """uint8 [num, C, H, W] samples of G for latents drawn from `seed` (and the given class labels).
-
-    ``sample(z, c)`` draws full images as the run's objective does (default: ``G(z, c)``).
-    """
-    sample = sample or G
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)  # noise inputs of StyleGAN2-family generators
-    out = []
-    for start in range(0, num, batch):
-        n = min(batch, num - start)
-        z = torch.randn([n, G.z_dim], generator=gen).to(device)
-        c = None if labels is None else torch.as_tensor(labels[start:start + n], dtype=torch.long, device=device)
-        img = sample(z, c).float()
-        out.append((img * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy())
-    return np.concatenate(out)
-
-
-def eval_labels(archive, num: int, seed: int, num_classes: int) -> np.ndarray | None:
-    """Class labels for conditional sampling: drawn from the training set's label distribution."""
-    if num_classes == 0:
-        return None
-    rng = np.random.default_rng(seed)
-    return np.asarray(archive.labels)[rng.integers(0, len(archive), size=num)]
 
 
 def snapshot_fid(cfg: dict, network: str | Path, num_fake: int, device="cpu", seed: int = EVAL_SEED) -> dict:
@@ -159,7 +132,6 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
 def _learning(cfg: dict, metrics: dict, network: str, device) -> dict:
     """The run's learning index (stages/learning_index.py) from the FID of the evaluated network; a modes
     run, which reports no FID, gets one with the same protocol for it."""
-    from .learning_index import applies, learning_record
 
     if not applies(cfg):
         return {"skipped": "real data has no held-out split: the learning index is a small-scale instrument"}

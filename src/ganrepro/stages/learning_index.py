@@ -38,6 +38,7 @@ from ..paths import fidelity_cache
 from ..provenance import package_versions
 from ..training.loop import build, generator_sampler
 from ..utils_io import atomic_write, ensure_writable_dir
+from .eval_draw import EVAL_SEED, eval_labels, sample_images
 
 HELDOUT_SEED_OFFSET = 7_919_000  # held-out stand-in images: the training set's seed plus this (disjoint draws)
 
@@ -45,24 +46,16 @@ HELDOUT_SEED_OFFSET = 7_919_000  # held-out stand-in images: the training set's 
 def _fid(cfg: dict, images: np.ndarray, device) -> float:
     ev = cfg["eval"]
     out = compute_fidelity(images, cfg["dataset"]["path"], extractor=ev["extractor"], metrics=["fid"],
-                           num_fake=len(images), num_real=ev["num_real"], seed=_eval_seed(),
+                           num_fake=len(images), num_real=ev["num_real"], seed=EVAL_SEED,
                            cache_dir=str(ensure_writable_dir(fidelity_cache(cfg["scale"]))), device=str(device),
                            fid_bootstrap=0)  # only the value is used
     return float(next(v["value"] for v in out.values() if v["metric"] == "fid"))
-
-
-def _eval_seed() -> int:
-    from .evaluate import EVAL_SEED
-
-    return EVAL_SEED
 
 
 @torch.no_grad()
 def init_fid(cfg: dict, device="cpu") -> tuple[float, bool]:
     """(FID of the run's generator as training builds it before step 0 (``training.loop.train``), whether
     it came from the cache): an identical untrained generator under an identical protocol is measured once."""
-    from .evaluate import eval_labels, sample_images
-
     archive = open_archive(cfg["dataset"]["path"])
     torch.manual_seed(cfg["seed"])  # exactly the draw `train` makes before `build`
     G = build(cfg, archive, torch.device(device)).G_ema.eval()
@@ -71,8 +64,8 @@ def init_fid(cfg: dict, device="cpu") -> tuple[float, bool]:
         return float(json.loads(cache.read_text())["fid"]), True
     payload = {"objective": cfg["objective"], "config": cfg}
     num = cfg["eval"]["num_fake"]
-    labels = eval_labels(archive, num, _eval_seed(), cfg["dataset"]["num_classes"])
-    images = sample_images(G, num, seed=_eval_seed(), labels=labels, device=device,
+    labels = eval_labels(archive, num, EVAL_SEED, cfg["dataset"]["num_classes"])
+    images = sample_images(G, num, seed=EVAL_SEED, labels=labels, device=device,
                            sample=generator_sampler(G, payload))
     fid = _fid(cfg, images, device)
     atomic_write(cache, lambda tmp: Path(tmp).write_text(json.dumps({"fid": fid, "run": cfg.get("experiment")})))
@@ -90,7 +83,7 @@ def _init_cache_file(cfg: dict, G: torch.nn.Module, device) -> Path:
                       "dataset": {k: ds.get(k) for k in ("path", "spec", "num_classes")},
                       "data_sha256": _file_sha(Path(ds["path"]) / "manifest.json"), "eval": cfg["eval"],
                       "weights_sha256": _file_sha(cfg["eval"]["extractor"].get("weights")),
-                      "eval_seed": _eval_seed(), "code": _source_sha(), "versions": package_versions(),
+                      "eval_seed": EVAL_SEED, "code": _source_sha(), "versions": package_versions(),
                       "device": _device_kind(device), "v": 1}, sort_keys=True, default=str)
     return Path(ensure_writable_dir(fidelity_cache(cfg["scale"]))) / (
         f"init-{ds['key']}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json")
@@ -134,7 +127,7 @@ def ceiling_fid(cfg: dict, device="cpu") -> tuple[float, str]:
     key = json.dumps({"spec": ds.get("spec"), "path": ds["path"], "extractor": ev["extractor"],
                       "weights_sha256": _file_sha(ev["extractor"].get("weights")),  # a retrained extractor
                       "data_sha256": _file_sha(Path(ds["path"]) / "manifest.json"),  # re-prepared data
-                      "num_fake": ev["num_fake"], "num_real": ev["num_real"], "eval_seed": _eval_seed(),
+                      "num_fake": ev["num_fake"], "num_real": ev["num_real"], "eval_seed": EVAL_SEED,
                       "heldout_seed_offset": HELDOUT_SEED_OFFSET, "v": 2}, sort_keys=True)
     cache = Path(ensure_writable_dir(fidelity_cache(cfg["scale"]))) / (
         f"ceiling-{ds['key']}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json")

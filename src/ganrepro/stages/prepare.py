@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .. import data
 from ..config import dataset_config, instrument_paths, load_params
+from ..config.plugins import import_all_papers
 from ..data.embedded.shapes import make_shapes
 from ..data.embedded.stacked_digits import digit_images
 from ..metrics.extractors import train_feature_extractor
@@ -14,6 +15,7 @@ from ..metrics.modes import train_digit_classifier
 
 def prepare_dataset(key: str, scale: str) -> Path:
     cfg = dataset_config(key, scale)
+    import_all_papers()  # a paper's stand-in generator registers from its own modules
     spec = dict(cfg["spec"], dataset=key)
     data.prepare(spec, cfg["path"])
     return Path(cfg["path"])

@@ -292,6 +292,10 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
 def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
     """Rebuild G_ema from a network.pt written by `train`."""
     payload = torch.load(path, map_location="cpu", weights_only=False)
+    if payload.get("config", {}).get("paper"):  # its paper's modules register the family and objective
+        from ..config.plugins import import_paper
+
+        import_paper(payload["config"]["paper"])
     G, _ = build_networks(payload["arch"], resolution=payload["resolution"],
                           img_channels=payload["img_channels"], num_classes=payload["num_classes"])
     G.load_state_dict(payload["G_ema"])

@@ -63,5 +63,5 @@ def scale_knobs(model: dict, *, resolution: int, paper_resolution: int, scale: d
     return m
 
 
-register_family("cips", build=build, scale_knobs=scale_knobs, checkpoint_rules="ganrepro.models.cips.official")
+register_family("cips", build=build, scale_knobs=scale_knobs)  # official names: ganrepro.checkpoints.official_cips
 

@@ -156,7 +156,7 @@ def evaluate_metrics(cfg: dict, G, payload: dict, device) -> dict:
     spec = cfg["eval"].get("view_consistency")
     if not spec or not hasattr(G, "render_full"):
         return {}
-    from ...stages.evaluate import EVAL_SEED
+    from ...stages.eval_draw import EVAL_SEED
 
     latents, views = int(spec["latents"]), int(spec["views"])
     ref = standin_reference(cfg, latents, views)

@@ -22,7 +22,7 @@ import math
 import torch
 
 from ganrepro.checkpoints.mapping import IGNORE, CheckpointError, check_filter, register_importer
-from ganrepro.models.official import stylegan2_rules
+from ganrepro.checkpoints.official_r3gan import stylegan2_rules
 
 from .discriminator import PatchDiscriminator
 
