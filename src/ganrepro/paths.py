@@ -74,6 +74,11 @@ def result(scale: str, paper: str, experiment: str) -> str:
     return f"{run_dir(scale, paper, experiment)}/result.json"
 
 
+def run_config(run_dir: str | os.PathLike) -> Path:
+    """The resolved config a run was trained with, written by the train stage when it starts."""
+    return Path(run_dir) / "config.json"
+
+
 KEPT_NETWORK = "networks/network-{step:07d}.pt"  # a G_ema a run keeps at a milestone step (``keep_networks``)
 
 

@@ -25,6 +25,11 @@ def official_record(scale: str, paper: str, experiment: str) -> dict | None:
     return read_json(path) if path.is_file() else None
 
 
+def record_config(record: dict | None) -> dict | None:
+    """The config that produced a metrics record (stamped by the evaluate stage), or None."""
+    return ((record or {}).get("provenance") or {}).get("config") or None
+
+
 def find_metric(record: dict, key: str) -> tuple[str, dict] | None:
     """``(name, entry)`` of the first metric in ``record`` whose name starts with ``key``; None when
     ``key`` is not a measured metric (``MEASURED_METRICS``) or the record has no such entry."""

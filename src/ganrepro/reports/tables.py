@@ -23,7 +23,8 @@ from ..config.resolve import seed_variants
 from ..cost_timing import paired_ratios, summarize
 from ..utils_io import atomic_write
 from ..papers import hooks
-from .sources import cost_record, find_metric, is_number, metrics_record, official_record, param_counts
+from .sources import (cost_record, find_metric, is_number, metrics_record, official_record, param_counts,
+                      record_config)
 
 COLUMNS = ["table", "row", "metric", "reported", "reproduced", "reproduced_std", "delta", "status", "ci_lo", "ci_hi",
            "official", "label", "scale", "experiment", "dataset_used", "standin_for", "resolution", "extractor",
@@ -167,8 +168,8 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
     seeds = params.scale(scale).get("seeds", 1)
     for row in spec["rows"]:
         exp = row.get("experiment")
-        cfg = resolve_run(paper, exp, scale, params) if exp else None
         record = metrics_record(scale, paper, exp) if exp else None
+        cfg = (record_config(record) or resolve_run(paper, exp, scale, params)) if exp else None  # the plan, unrun
         official = official_record(scale, paper, exp) if exp and spec.get("source") != "settings" else None
         protocol = _protocol(cfg, record) if cfg else {"scale": scale, "experiment": ""}
         variants = seed_variants(exp, seeds)[1:] if exp and spec.get("source") != "settings" else []
@@ -177,8 +178,8 @@ def build_table(paper: str, table: str, scale: str) -> pd.DataFrame:
             cell = _cell(spec, metric, row, cfg, record, counts, settings, cost)
             std = None
             if variants and spec["metrics"][metric].get("source") != "cost":
-                extra = [_cell(spec, metric, row, resolve_run(paper, v, scale, params),
-                               metrics_record(scale, paper, v), counts, settings) for v in variants]
+                extra = [_cell(spec, metric, row, None, metrics_record(scale, paper, v), counts, settings)
+                         for v in variants]
                 cell, std = _over_seeds([cell, *extra])
             rep, ci = cell["reproduced"], cell.get("ci") or (None, None)
             delta = rep - reported if is_number(rep) and is_number(reported) else None

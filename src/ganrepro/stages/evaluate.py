@@ -18,6 +18,7 @@ import torch
 
 from ..paths import fidelity_cache, kept_network, tagged_metrics
 from ..config import resolve_run
+from ..config.run_config import run_config
 from ..data import open_archive
 from ..errors import ConfigError, GanreproError, ResultFileError
 from ..metrics.conditioning import class_accuracy
@@ -98,9 +99,10 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
 
     Everything knowable up front is checked before any sample is drawn: the output directories are
     writable, and the network and instruments exist and load (a missing or truncated file is a
-    message naming it and the command that rebuilds it, not a traceback after minutes of work).
+    message naming it and the command that rebuilds it, not a traceback after minutes of work). The config
+    is the one the run was trained with (``config.run_config``), with today's evaluation protocol.
     """
-    cfg = resolve_run(paper, experiment, scale)
+    cfg = run_config(paper, experiment, scale)
     paths = cfg["paths"]
     train_cmd = f"`ganrepro train --paper {paper} --experiment {experiment} --scale {scale}`"
     rebuild_network = (f"re-run the same snakemake command, or {train_cmd} (a finished run only "

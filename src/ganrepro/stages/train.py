@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from ..config import resolve_run
+from ..paths import run_config
 from ..data import open_archive
 from ..training import distributed
 from ..training.hooks import Hooks, SignalAndWallTimeHooks
@@ -39,5 +40,5 @@ def train_resolved(cfg: dict, *, hooks: Hooks | None = None, progress: bool = Tr
     with hold_run_lock(cfg["paths"]["run_dir"]) if rank0 else contextlib.nullcontext():
         open_archive(cfg["dataset"]["path"], verify=True)  # fail early with a message naming the file
         if rank0:
-            write_json(f"{cfg['paths']['run_dir']}/config.json", cfg)
+            write_json(run_config(cfg["paths"]["run_dir"]), cfg)
         return train(cfg, hooks=hooks, progress=progress)

@@ -1,0 +1,35 @@
+"""The config a run was trained with, read back from the run: what evaluation measures and tables report.
+
+The train stage writes the resolved config into the run (``runs/.../config.json``). Later stages read it from
+there and take from today's params only what changes no trained weight (``NOT_TRAINING``: the evaluation
+protocol, paths, table membership, the recipe's prose), so a number is always labelled with the config
+that produced it. A run trained with other params than they resolve to now is refused, naming the keys.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .. import paths
+from ..errors import ConfigError
+from .identity import NOT_TRAINING, config_hash
+from .load import Params
+from .resolve import resolve_run
+
+
+def run_config(paper: str, experiment: str, scale: str, params: Params | None = None) -> dict:
+    planned = resolve_run(paper, experiment, scale, params)
+    path = paths.run_config(planned["paths"]["run_dir"])
+    if not path.is_file():  # not trained (yet): the plan is all there is
+        return planned
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: unreadable ({exc}); re-run the training command to rewrite it") from exc
+    if config_hash(stored) != config_hash(planned):
+        changed = sorted(k for k in set(stored) | set(planned)
+                         if k not in NOT_TRAINING and stored.get(k) != planned.get(k))
+        raise ConfigError(f"{paper}/{experiment} at {scale} was trained with other params than params/ resolve to "
+                          f"now (differs in: {', '.join(changed)}; {path}). Re-run its training (the snakemake "
+                          f"command does), or restore the params it was trained with.")
+    return {**stored, **{k: planned[k] for k in NOT_TRAINING if k in planned}}
