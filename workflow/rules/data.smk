@@ -1,35 +1,32 @@
-# Data preparation and the pipeline's own measuring instruments. Paths come from PIPELINE (ganrepro.paths).
+# Data preparation and the pipeline's own measuring instruments. Inputs, outputs and commands come from the stage
+# table (ganrepro/orchestration/stage_table.py), which dvc.yaml is built from too.
 
 
 rule prepare_data:
     output:
-        paths.dataset_manifest("{scale}", "{dataset}"),
+        PIPELINE.rule_output("prepare-data"),
     threads: THREADS
     log:
-        paths.log("{scale}", "prepare_data", "{dataset}"),
+        paths.log(SCALE, "prepare_data", "{dataset}"),
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro prepare-data --dataset {wildcards.dataset} --scale {wildcards.scale} > {log} 2>&1"
+        PIPELINE.rule_shell("prepare-data")
 
 
 rule train_extractor:
     output:
-        PIPELINE.instrument_paths()["feature_cnn"],
-    params:
-        scale=SCALE,
+        PIPELINE.rule_output("train-extractor"),
     threads: THREADS
     log:
         paths.log(SCALE, "instruments", "feature_cnn"),
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro train-extractor --scale {params.scale} > {log} 2>&1"
+        PIPELINE.rule_shell("train-extractor")
 
 
 rule train_digit_classifier:
     output:
-        PIPELINE.instrument_paths()["digit_cnn"],
-    params:
-        scale=SCALE,
+        PIPELINE.rule_output("train-digit-classifier"),
     threads: THREADS
     log:
         paths.log(SCALE, "instruments", "digit_cnn"),
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro train-digit-classifier --scale {params.scale} > {log} 2>&1"
+        PIPELINE.rule_shell("train-digit-classifier")

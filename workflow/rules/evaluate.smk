@@ -5,15 +5,11 @@
 
 rule evaluate:
     input:
-        network=paths.network(SCALE, "{paper}", "{exp}"),
-        result=paths.result(SCALE, "{paper}", "{exp}"),  # kimg and status for the grid's caption strip
-        instruments=lambda w: PIPELINE.instruments(w.paper, w.exp),
+        PIPELINE.rule_input("evaluate"),  # network, result (kimg and status for the grid's caption), instruments, data
     output:
-        metrics=paths.metrics(SCALE, "{paper}", "{exp}"),
-        samples=report(paths.sample_grid("{paper}", "{exp}"), caption="../report/samples.rst",
+        metrics=PIPELINE.rule_output("evaluate")[0],
+        samples=report(PIPELINE.rule_output("evaluate")[1], caption="../report/samples.rst",
                        category="{paper}", subcategory="samples"),
-    params:
-        scale=SCALE,
     threads: THREADS
     resources:
         gpu=lambda w: min(1, PIPELINE.gpus(w.paper, w.exp)),  # 1 when the run trains on GPU (Inception FID), else 0
@@ -22,27 +18,24 @@ rule evaluate:
     benchmark:
         f"benchmarks/{SCALE}/evaluate/{{paper}}/{{exp}}.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro evaluate --paper {wildcards.paper} --experiment {wildcards.exp} --scale {params.scale}"
-        " --samples {output.samples} > {log} 2>&1"
+        PIPELINE.rule_shell("evaluate")
 
 
 rule count_params:
     output:
-        paths.param_counts("{paper}"),
+        PIPELINE.rule_output("count-params"),
     threads: THREADS
     log:
         paths.log("count_params", "{paper}"),
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro count-params --paper {wildcards.paper} --out {output} > {log} 2>&1"
+        PIPELINE.rule_shell("count-params")
 
 
 rule cost_bench:  # memory and time per training iteration, for tables' `source: cost` cells
     output:
-        paths.cost_bench(SCALE, "{paper}"),
-    params:
-        scale=SCALE,
+        PIPELINE.rule_output("cost-bench"),
     threads: THREADS
     log:
         paths.log("cost_bench", "{paper}"),
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro cost-bench --paper {wildcards.paper} --scale {params.scale} --out {output} > {log} 2>&1"
+        PIPELINE.rule_shell("cost-bench")

@@ -5,7 +5,7 @@
 
 rule overview:
     input:
-        PIPELINE.overview_inputs(),
+        PIPELINE.rule_input("overview"),
     output:
         report(PIPELINE.OVERVIEW, caption="../report/overview.rst", category="overview"),
     params:
@@ -15,4 +15,4 @@ rule overview:
     log:
         paths.log("overview"),
     shell:
-        "OMP_NUM_THREADS={threads} ganrepro overview --papers {params.papers} --scale {params.scale} > {log} 2>&1"
+        PIPELINE.rule_shell("overview")

@@ -28,7 +28,7 @@ for _paper in PIPELINE.papers:
         name:
             f"tables_{_paper}"
         input:
-            PIPELINE.tables_inputs(_paper),
+            PIPELINE.rule_input("tables", paper=_paper),
         output:
             _table_reports(_paper),
         params:
@@ -40,14 +40,13 @@ for _paper in PIPELINE.papers:
         log:
             paths.log("tables", _paper),
         shell:
-            "OMP_NUM_THREADS={threads} ganrepro tables --paper {params.paper} --scale {params.scale} --agreement"
-            " > {log} 2>&1"
+            PIPELINE.rule_shell("tables", paper=_paper)
 
     rule:
         name:
             f"figures_{_paper}"
         input:
-            PIPELINE.figures_inputs(_paper),
+            PIPELINE.rule_input("figures", paper=_paper),
         output:
             _figure_reports(_paper),
         params:
@@ -59,5 +58,4 @@ for _paper in PIPELINE.papers:
         log:
             paths.log("figures", _paper),
         shell:
-            "OMP_NUM_THREADS={threads} ganrepro figures --paper {params.paper} --scale {params.scale}"
-            " --real-samples {params.datasets} > {log} 2>&1"
+            PIPELINE.rule_shell("figures", paper=_paper)

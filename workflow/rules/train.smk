@@ -8,10 +8,10 @@
 
 rule train:
     input:
-        lambda w: PIPELINE.train_inputs(w.paper, w.exp),
+        PIPELINE.rule_input("train"),
     output:
-        network=paths.network("{scale}", "{paper}", "{exp}"),
-        result=paths.result("{scale}", "{paper}", "{exp}"),
+        network=PIPELINE.rule_output("train")[0],
+        result=PIPELINE.rule_output("train")[1],
     params:
         fingerprint=lambda w: PIPELINE.fingerprint(w.paper, w.exp),
         launcher=lambda w: PIPELINE.train_launcher(w.paper, w.exp),
@@ -21,9 +21,8 @@ rule train:
         gpu_hours=lambda w: PIPELINE.gpu_hours_label(w.paper, w.exp),
         runtime=lambda w, attempt: PIPELINE.runtime_minutes(w.paper, w.exp) * attempt,
     log:
-        paths.log("{scale}", "train", "{paper}", "{exp}"),
+        paths.log(SCALE, "train", "{paper}", "{exp}"),
     benchmark:
-        "benchmarks/{scale}/train/{paper}/{exp}.tsv"
+        f"benchmarks/{SCALE}/train/{{paper}}/{{exp}}.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} {params.launcher} train --paper {wildcards.paper} --experiment {wildcards.exp} --scale {wildcards.scale}"
-        " --no-progress > {log} 2>&1"
+        PIPELINE.rule_shell("train")

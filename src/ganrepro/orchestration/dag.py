@@ -16,6 +16,7 @@ from ..config.identity import config_hash
 from ..config.resolve import seed_variants
 from ..config.load import Params
 from ..errors import ConfigError
+from .stage_table import STAGES, wildcard_key
 
 
 def all_papers(params: Params | None = None) -> tuple[str, ...]:
@@ -201,6 +202,24 @@ class PipelineDAG:
 
     def final_targets(self) -> list[str]:
         return self.overview_inputs() + [self.OVERVIEW]
+
+    # --- Snakemake's rules, from the stage table (orchestration/stage_table.py) ---------------------
+    def rule_input(self, kind: str, **key):
+        """A rule's inputs: the list for a fixed key (a per-paper rule), else a function of the wildcards."""
+        stage = STAGES[kind]
+        if key or stage.per == "once":
+            return stage.inputs(self, **key)
+        return lambda w: stage.inputs(self, **{name: w[name] for name in wildcard_key(kind)})
+
+    def rule_output(self, kind: str, **key) -> list[str]:
+        """A rule's outputs: patterns with the key's wildcards (``{paper}``, ``{exp}``), or a fixed key's files."""
+        return STAGES[kind].outputs(self, **(key or wildcard_key(kind)))
+
+    def rule_shell(self, kind: str, **key) -> str:
+        """The stage's command as a rule's shell line (a training job's program is the rule's ``launcher``)."""
+        values = key or {name: "{wildcards." + name + "}" for name in wildcard_key(kind)}
+        program = "{params.launcher}" if kind == "train" else "ganrepro"
+        return f"OMP_NUM_THREADS={{threads}} {STAGES[kind].command(self, program, **values)} > {{log}} 2>&1"
 
     # --- rerun triggers and resources ------------------------------------------------------------
     def fingerprint(self, paper: str, experiment: str) -> str:

@@ -41,6 +41,7 @@ from ..scales import MAIN_SCALE
 from ..config.plugins import import_all_papers, paper_modules
 from ..standins import provider_module
 from .dag import PipelineDAG
+from .stage_table import STAGES, keys, stage_name
 
 # Keys of params/scales/<scale>.yaml each kind of stage depends on. tests/test_dvc.py perturbs every key
 # of every scale file and fails if one that changes a resolved run / dataset is missing here.
@@ -229,114 +230,83 @@ def _run_params(dag: PipelineDAG, paper: str, exp: str, kind: str) -> list[dict]
     ]
 
 
+_DESC = {  # what `dvc stage list` says of each stage
+    "prepare-data": "prepare dataset {dataset} at scale {scale}",
+    "train-extractor": "train the stand-in feature extractor at scale {scale}",
+    "train-digit-classifier": "train the StackedMNIST digit classifier at scale {scale}",
+    "train": "train {paper}/{exp} at scale {scale} (resumes from state.pt, which is not an out)",
+    "evaluate": "evaluate {paper}/{exp} at scale {scale}; its sample grid (fixed seeds)",
+    "count-params": "{paper}: parameter counts at the paper's widths",
+    "cost-bench": "{paper}: cost benchmark (memory, time per iteration) at scale {scale}",
+    "tables": "{paper}: every table at scale {scale}, reproduced beside reported, and their agreement",
+    "figures": "{paper}: every figure at scale {scale} and the real-image grids of its datasets",
+    "overview": "results/README.md: where the reproduction stands, per paper and table",
+}
+_PAPER_CODE = {"train", "evaluate", "cost-bench", "tables", "figures"}  # stages that import the paper's modules
+_INSTRUMENT_PARAMS = {"train-extractor": "instruments.extractor", "train-digit-classifier": "instruments.digits"}
+
+
+def _params(dag: PipelineDAG, kind: str, key: dict) -> list:
+    if kind == "prepare-data":
+        return [_dataset_params(dag, key["dataset"]), _scale_params(dag.scale, kind)]
+    if kind in _INSTRUMENT_PARAMS:
+        return [{"params/datasets.yaml": [_INSTRUMENT_PARAMS[kind]]}, _scale_params(dag.scale, kind)]
+    if kind in ("train", "evaluate"):
+        return _run_params(dag, key["paper"], key["exp"], kind)
+    paper = key.get("paper")
+    if kind == "count-params":
+        return [{f"params/experiments/{paper}.yaml": ["defaults", "presets", "experiments"]
+                 + (["datasets"] if dag.params.experiments[paper].get("datasets") else [])},
+                {"params/datasets.yaml": ["datasets"]}]
+    if kind == "cost-bench":
+        return [{f"params/experiments/{paper}.yaml": [f"cost_bench.scales.{dag.scale}", "cost_bench.module"]},
+                _scale_params(dag.scale, kind)]
+    if kind == "tables":
+        return [{f"params/reported/{paper}.yaml": [f"tables.{t}" for t in dag.tables(paper)]}]
+    return []
+
+
+def _outs(kind: str, outputs: list[str]) -> dict:
+    """outs (persist: true where a command rewrites them in place), or metrics and plots."""
+    if kind in ("prepare-data", "train"):
+        return {"outs": [_out(f, persist=True) for f in outputs]}
+    if kind == "evaluate":  # the metrics record; the sample grid
+        return {"outs": [_out(outputs[0])], "plots": [_out(f) for f in outputs[1:]]}
+    if kind == "tables":
+        metrics = [f for f in outputs if f.endswith(".json")]
+        return {"outs": [_out(f) for f in outputs if f not in metrics],
+                **({"metrics": [_out(f) for f in metrics]} if metrics else {})}
+    if kind == "figures":
+        return {"plots": [_out(f) for f in outputs]}
+    return {"outs": [_out(f) for f in outputs]}
+
+
+def _dvc_stage(dag: PipelineDAG, kind: str, key: dict) -> dict:
+    """One stage of dvc.yaml from the stage table: its command, its inputs plus the code it runs, its params."""
+    stage = STAGES[kind]
+    program = dag.train_launcher(key["paper"], key["exp"]) if kind == "train" else "ganrepro"
+    modules = list(stage.entry)
+    if kind == "cost-bench":
+        modules.append(dag.params.experiments[key["paper"]]["cost_bench"]["module"])
+    code = _code(*modules) + (_standin_deps(dag, key["dataset"]) if kind == "prepare-data" else [])
+    code += _paper_deps(dag, key["paper"]) if kind in _PAPER_CODE else []
+    params = _params(dag, kind, key)
+    return {"desc": _DESC[kind].format(scale=dag.scale, **key),
+            "cmd": f"{_env(dag)} {stage.command(dag, program, **key)}",
+            "deps": list(dict.fromkeys(stage.inputs(dag, **key) + code)),
+            **({"params": params} if params else {}),
+            **_outs(kind, stage.outputs(dag, **key))}
+
+
 def build_stages(scale: str, papers: tuple[str, ...] | None = None) -> dict[str, dict]:
     """Stage name -> DVC stage definition, in execution order (names: kind[_paper][_item])."""
     dag = PipelineDAG(scale, papers or _default_papers())
-    ENV = _env(dag)
-    inst = dag.instrument_paths()
-    stages: dict[str, dict] = {}
-
-    for ds in dag.datasets:
-        stages[f"prepare-data_{ds}"] = {
-            "desc": f"prepare dataset {ds} at scale {scale}",
-            "cmd": f"{ENV} ganrepro prepare-data --dataset {ds} --scale {scale}",
-            "deps": code_deps(ENTRY_MODULES["prepare-data"]) + _standin_deps(dag, ds),
-            "params": [_dataset_params(dag, ds), _scale_params(scale, "prepare-data")],
-            "outs": [_out(dag.dataset_manifest(ds), persist=True)],
-        }
-
-    needed = {p for (paper, exp) in dag.runs for p in dag.instruments(paper, exp)}
-    instruments = {
-        inst["feature_cnn"]: ("train-extractor", "instruments.extractor", "the stand-in feature extractor"),
-        inst["digit_cnn"]: ("train-digit-classifier", "instruments.digits", "the StackedMNIST digit classifier"),
-    }
-    producer = {}
-    for path, (kind, reg_key, what) in instruments.items():
-        if path not in needed:
-            continue
-        producer[path] = kind
-        stages[kind] = {
-            "desc": f"train {what} at scale {scale}",
-            "cmd": f"{ENV} ganrepro {kind} --scale {scale}",
-            "deps": code_deps(ENTRY_MODULES[kind]),
-            "params": [{"params/datasets.yaml": [reg_key]}, _scale_params(scale, kind)],
-            "outs": [_out(path)],
-        }
-    unknown = needed - set(producer)
-    if unknown:
-        raise AssertionError(f"no DVC stage produces {sorted(unknown)}: add it to ganrepro.orchestration.dvc")
-
-    for (paper, exp), cfg in dag.runs.items():
-        paths = cfg["paths"]
-        stages[f"train_{paper}_{exp}"] = {
-            "desc": f"train {paper}/{exp} at scale {scale} (resumes from state.pt, which is not an out)",
-            "cmd": f"{ENV} {dag.train_launcher(paper, exp)} train --paper {paper} --experiment {exp} --scale {scale} --no-progress",
-            "deps": dag.train_inputs(paper, exp) + code_deps(ENTRY_MODULES["train"]) + _paper_deps(dag, paper),
-            "params": _run_params(dag, paper, exp, "train"),
-            "outs": [_out(paths["network"], persist=True), _out(paths["result"], persist=True)],
-        }
-    for (paper, exp), cfg in dag.runs.items():  # every run: the overview's learning gates read its metrics
-        paths = cfg["paths"]
-        metrics, grid = dag.evaluate_outputs(paper, exp)
-        stages[f"evaluate_{paper}_{exp}"] = {
-            "desc": f"evaluate {paper}/{exp} at scale {scale}; its sample grid (fixed seeds)",
-            "cmd": f"{ENV} ganrepro evaluate --paper {paper} --experiment {exp} --scale {scale} --samples {grid}",
-            "deps": [paths["network"], paths["result"], *dag.instruments(paper, exp),
-                     dag.dataset_manifest(cfg["dataset"]["key"])]
-            + _code(ENTRY_MODULES["evaluate"], ENTRY_MODULES["samples"]) + _paper_deps(dag, paper),
-            "params": _run_params(dag, paper, exp, "evaluate"),
-            "outs": [_out(metrics)],
-            "plots": [_out(grid)],
-        }
-
-    for paper in dag.papers:
-        counts = dag.param_counts(paper)
-        stages[f"count-params_{paper}"] = {
-            "desc": f"{paper}: parameter counts at the paper's widths",
-            "cmd": f"{ENV} ganrepro count-params --paper {paper} --out {counts}",
-            "deps": code_deps(ENTRY_MODULES["count-params"]),
-            "params": [{f"params/experiments/{paper}.yaml": ["defaults", "presets", "experiments"]
-                        + (["datasets"] if dag.params.experiments[paper].get("datasets") else [])},
-                       {"params/datasets.yaml": ["datasets"]}],
-            "outs": [_out(counts)],
-        }
-        for cost in sorted({f for t in dag.tables(paper) for f in dag.cost_inputs(paper, t)}):  # one per paper
-            module = dag.params.experiments[paper]["cost_bench"]["module"]
-            stages[f"cost-bench_{paper}"] = {
-                "desc": f"{paper}: cost benchmark (memory, time per iteration) at scale {scale}",
-                "cmd": f"{ENV} ganrepro cost-bench --paper {paper} --scale {scale} --out {cost}",
-                "deps": list(dict.fromkeys(code_deps(ENTRY_MODULES["cost-bench"]) + code_deps(module)
-                                           + _paper_deps(dag, paper))),
-                "params": [{f"params/experiments/{paper}.yaml": [f"cost_bench.scales.{scale}", "cost_bench.module"]},
-                           _scale_params(scale, "cost-bench")],
-                "outs": [_out(cost)],
-            }
-        outs = dag.tables_outputs(paper)
-        metrics = [f for f in outs if f.endswith(".json")]
-        stages[f"tables_{paper}"] = {
-            "desc": f"{paper}: every table at scale {scale}, reproduced beside reported, and their agreement",
-            "cmd": f"{ENV} ganrepro tables --paper {paper} --scale {scale} --agreement",
-            "deps": dag.tables_inputs(paper) + _code(ENTRY_MODULES["tables"], ENTRY_MODULES["agreement"])
-            + _paper_deps(dag, paper),
-            "params": [{f"params/reported/{paper}.yaml": [f"tables.{t}" for t in dag.tables(paper)]}],
-            "outs": [_out(f) for f in outs if f not in metrics],
-            **({"metrics": [_out(f) for f in metrics]} if metrics else {}),
-        }
-        datasets = " ".join(dag.paper_datasets(paper))
-        stages[f"figures_{paper}"] = {
-            "desc": f"{paper}: every figure at scale {scale} and the real-image grids of its datasets",
-            "cmd": f"{ENV} ganrepro figures --paper {paper} --scale {scale} --real-samples {datasets}",
-            "deps": dag.figures_inputs(paper) + _code(ENTRY_MODULES["figures"], ENTRY_MODULES["samples"])
-            + _paper_deps(dag, paper),
-            "plots": [_out(f) for f in dag.figures_outputs(paper)],
-        }
-    stages["overview"] = {
-        "desc": "results/README.md: where the reproduction stands, per paper and table",
-        "cmd": f"{ENV} ganrepro overview --papers {' '.join(dag.papers)} --scale {dag.scale}",
-        "deps": dag.overview_inputs() + code_deps(ENTRY_MODULES["overview"]),
-        "outs": [_out(dag.OVERVIEW)],
-    }
-    return stages
+    order = [(kind, key) for kind in ("prepare-data", "train-extractor", "train-digit-classifier", "train", "evaluate")
+             for key in keys(dag, kind)]
+    per_paper = ("count-params", "cost-bench", "tables", "figures")
+    order += [(kind, {"paper": p}) for p in dag.papers for kind in per_paper if {"paper": p} in keys(dag, kind)]
+    order += [("overview", {})]
+    return {stage_name(kind, key): _dvc_stage(dag, kind, key) for kind, key in order}
 
 
 class _Dumper(yaml.SafeDumper):
