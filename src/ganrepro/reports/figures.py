@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .. import paths  # noqa: E402
-from ..config import list_experiments, resolve_run  # noqa: E402
+from ..config import list_experiments, run_config  # noqa: E402
 from .figure_list import figure_builders  # noqa: E402
 from ..training.stats import read_stats  # noqa: E402
 from ..provenance import provenance  # noqa: E402
@@ -24,7 +24,7 @@ from ..utils_io import atomic_write, read_json  # noqa: E402
 def run_curves(paper: str, scale: str, experiments: list[str]) -> pd.DataFrame:
     frames = []
     for exp in experiments:
-        cfg = resolve_run(paper, exp, scale)
+        cfg = run_config(paper, exp, scale)
         stats = read_stats(cfg["paths"]["run_dir"])
         if not stats:
             continue

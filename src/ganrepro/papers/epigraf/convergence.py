@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ...config import list_experiments, resolve_run  # noqa: E402
+from ...config import list_experiments, run_config  # noqa: E402
 from ...reports.figures import save_png  # noqa: E402
 from ...stages.evaluate import kept_networks, snapshot_fid  # noqa: E402
 
@@ -25,7 +25,7 @@ FIG6_PREFIX = "f6-"
 
 
 def convergence_runs(paper: str, scale: str) -> list[dict]:
-    return [resolve_run(paper, e, scale) for e in list_experiments(paper) if e.startswith(FIG6_PREFIX)]
+    return [run_config(paper, e, scale) for e in list_experiments(paper) if e.startswith(FIG6_PREFIX)]
 
 
 def _label(cfg: dict) -> str:

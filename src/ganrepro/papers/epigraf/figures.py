@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from ...config import list_experiments, resolve_run  # noqa: E402
+from ...config import list_experiments, run_config  # noqa: E402
 from ...reports.figures import run_curves, save_png  # noqa: E402
 from ...training.schedules import values_at  # noqa: E402
 from .consistency import view_cameras  # noqa: E402
@@ -52,11 +52,11 @@ def fig3_scale_pdfs(paper: str, scale: str, out: Path) -> Path:
 def patch_schedule_curves(paper: str, scale: str, out: Path) -> Path:
     """Per Table 1 run, the Beta parameter and mean patch scale it trained with, and its D loss over kimg
     (not a paper figure: what the patch schedule did in each run)."""
-    exps = [e for e in list_experiments(paper) if "table1" in resolve_run(paper, e, scale)["tables"]]
+    exps = [e for e in list_experiments(paper) if "table1" in run_config(paper, e, scale)["tables"]]
     df = run_curves(paper, scale, exps)
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
     for exp in exps:
-        cfg = resolve_run(paper, exp, scale)
+        cfg = run_config(paper, exp, scale)
         kimg = np.linspace(0, cfg["train"]["kimg"], 50)
         beta = np.array([values_at(cfg["schedule"], k)["patch_beta"] for k in kimg])
         min_scale = cfg["model"]["patch_resolution"] / cfg["dataset"]["resolution"]
@@ -88,7 +88,7 @@ def _load_nets(path: Path):
 def fig7_modulations(paper: str, scale: str, out: Path, experiment: str = "t1-epigraf-ffhq512") -> Path:
     """Fig 7: sigma = 1 + tanh(W_l p + b_l) of up to four modulated D blocks (filters x patch scale,
     dx = dy = 0) of a trained run; the fraction of filters whose sigma varies by > 0.1 over s in the title."""
-    cfg = resolve_run(paper, experiment, scale)
+    cfg = run_config(paper, experiment, scale)
     _, D, _ = _load_nets(Path(cfg["paths"]["network"]))
     min_scale = cfg["model"]["patch_resolution"] / cfg["dataset"]["resolution"]
     scales = torch.linspace(min_scale, 1.0, 32)
@@ -116,7 +116,7 @@ def multiview_grid(paper: str, scale: str, out: Path, views: int = 7, samples: i
     exps = [e for e in list_experiments(paper) if e.startswith("t1-")]
     fig, axes = plt.subplots(len(exps), 1, figsize=(views * 0.9, len(exps) * samples * 0.9 + 0.6), squeeze=False)
     for ax, exp in zip(axes[:, 0], exps):
-        cfg = resolve_run(paper, exp, scale)
+        cfg = run_config(paper, exp, scale)
         G, _, _ = _load_nets(Path(cfg["paths"]["network"]))
         z = torch.randn(samples, G.z_dim, generator=torch.Generator().manual_seed(0)).repeat_interleave(views, 0)
         cams = view_cameras(cfg["model"]["camera"], views).repeat(samples, 1)
@@ -138,7 +138,7 @@ def fig5_geometry(paper: str, scale: str, out: Path, samples: int = 3) -> Path:
     exps = [e for e in list_experiments(paper) if e.startswith("t1-") and e.endswith("256")]
     fig = plt.figure(figsize=(samples * 2.6, len(exps) * 2.6 + 0.5))
     for row, exp in enumerate(exps):
-        cfg = resolve_run(paper, exp, scale)
+        cfg = run_config(paper, exp, scale)
         G, _, payload = _load_nets(Path(cfg["paths"]["network"]))
         res = 256 if scale == "paper" else 64
         z = torch.randn(samples, G.z_dim, generator=torch.Generator().manual_seed(0))

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from ...config import resolve_run  # noqa: E402
+from ...config import run_config  # noqa: E402
 from ...models.cips.coords import extrapolation_grid  # noqa: E402
 from ...reports.figures import run_curves, save_png  # noqa: E402
 from ...training.loop import load_generator  # noqa: E402
@@ -29,7 +29,7 @@ LOSSES = ("loss_d", "loss_g_adv", "loss_patch", "loss_d_r1")
 
 
 def _generator(paper: str, exp: str, scale: str):
-    G, _ = load_generator(resolve_run(paper, exp, scale)["paths"]["network"])
+    G, _ = load_generator(run_config(paper, exp, scale)["paths"]["network"])
     return G
 
 

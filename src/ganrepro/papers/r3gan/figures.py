@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from ...config import list_experiments, resolve_run  # noqa: E402
+from ...config import list_experiments, run_config  # noqa: E402
 from ...reports.figures import run_curves, save_png  # noqa: E402
 
 OBJECTIVE_LABEL = {"rpgan": "RpGAN", "nsgan": "GAN"}
@@ -22,10 +22,10 @@ def _objective_label(loss: dict) -> str:
 
 def fig1_g_loss(paper: str, scale: str, out: Path) -> Path:
     """Fig 1: generator loss over training per objective, and D's gradient norm on fakes (log scale)."""
-    exps = [e for e in list_experiments(paper) if "table1" in resolve_run(paper, e, scale)["tables"]]
+    exps = [e for e in list_experiments(paper) if "table1" in run_config(paper, e, scale)["tables"]]
     df = run_curves(paper, scale, exps)
     if not df.empty:
-        df["objective"] = [_objective_label(resolve_run(paper, e, scale)["loss"]) for e in df["experiment"]]
+        df["objective"] = [_objective_label(run_config(paper, e, scale)["loss"]) for e in df["experiment"]]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     if not df.empty:
         sns.lineplot(data=df, x="kimg", y="loss_g", hue="objective", ax=axes[0], marker="o")

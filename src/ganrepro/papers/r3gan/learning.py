@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from ...config import list_experiments, load_params, resolve_run  # noqa: E402
+from ...config import list_experiments, load_params, run_config  # noqa: E402
 from ...paths import kept_network_files  # noqa: E402
 from ...reports.figures import save_png  # noqa: E402
 from ...reports.samples import draw_grid, latents, to_uint8  # noqa: E402
@@ -28,7 +28,7 @@ SEEDS = range(8)
 
 
 def learning_runs(paper: str, scale: str) -> list[dict]:
-    cfgs = [resolve_run(paper, e, scale) for e in list_experiments(paper)]
+    cfgs = [run_config(paper, e, scale) for e in list_experiments(paper)]
     return [c for c in cfgs if c["train"]["keep_networks"]]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...config import resolve_run
+from ...config import run_config
 
 
 def _stages_high_to_low(values: list) -> str:
@@ -10,7 +10,7 @@ def _stages_high_to_low(values: list) -> str:
 
 
 def used_settings(paper: str, experiment: str, scale: str) -> dict:
-    cfg = resolve_run(paper, experiment, scale)
+    cfg = run_config(paper, experiment, scale)
     s, m, t = cfg["schedule"], cfg["model"], cfg["train"]
     widths = m.get("widths", [])
     expanded = [int(w * m.get("expansion", 1)) for w in widths]
