@@ -282,9 +282,11 @@ def test_shapes_classes_are_distinct_to_a_nearest_mean_classifier():
 
 
 def test_make_embedded_and_registry(tmp_path):
+    from ganrepro.config.plugins import import_all_papers
     from ganrepro.standins import lookup, provider_module
 
-    assert {"stacked_digits", "shapes"} <= set(EMBEDDED)  # the shared ones; the papers' register from their packages
+    assert {"stacked_digits", "shapes"} <= set(EMBEDDED)  # the shared ones; the papers' register from their modules
+    import_all_papers()
     for name in ("plants3d", "food3d", "heads3d", "cats3d", "rooms2d", "faces", "churches", "animals"):
         assert callable(lookup(name)) and provider_module(name).startswith("ganrepro.papers.")
     assert provider_module("shapes") is None

@@ -117,3 +117,27 @@ def test_registries_know_no_paper_until_its_params_modules_are_imported():
             "import_paper('epigraf')\nprint(get_family('epigraf').name)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[:3] == ["refused: True", "['ganrepro.papers.epigraf']", "epigraf"]
+
+
+@pytest.mark.parametrize("paper,experiment", [("inr_multistage", "image-ffhq"), ("epigraf", "t1-epigraf-ffhq256")])
+def test_a_process_given_only_a_resolved_config_builds_its_papers_networks(paper, experiment, tmp_path):
+    """A SLURM job (it unpickles its config), a sweep's spawned worker: nothing resolved a run in that process."""
+    import json
+    import subprocess
+    import sys
+
+    from ganrepro.config import resolve_run
+
+    cfg_file = tmp_path / "cfg.json"
+    cfg_file.write_text(json.dumps(resolve_run(paper, experiment, "tiny")))
+    code = ("import json, sys, types, torch\n"
+            "from ganrepro.training.loop import build\n"
+            "from ganrepro.objectives import objective_for\n"
+            "cfg = json.load(open(sys.argv[1]))\n"
+            "archive = types.SimpleNamespace(resolution=cfg['dataset']['resolution'], channels=3)\n"
+            "nets = build(cfg, archive, torch.device('cpu'))\n"
+            "print(type(nets.G).__module__, objective_for(cfg).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(cfg_file)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    module, objective = out.stdout.split()
+    assert objective != "R3GANObjective" and ("papers" in module or "cips" in module)

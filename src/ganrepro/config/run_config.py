@@ -27,8 +27,9 @@ def run_config(paper: str, experiment: str, scale: str, params: Params | None = 
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: unreadable ({exc}); re-run the training command to rewrite it") from exc
     if config_hash(stored) != config_hash(planned):
+        missing = object()
         changed = sorted(k for k in set(stored) | set(planned)
-                         if k not in NOT_TRAINING and stored.get(k) != planned.get(k))
+                         if k not in NOT_TRAINING and stored.get(k, missing) != planned.get(k, missing))
         raise ConfigError(f"{paper}/{experiment} at {scale} was trained with other params than params/ resolve to "
                           f"now (differs in: {', '.join(changed)}; {path}). Re-run its training (the snakemake "
                           f"command does), or restore the params it was trained with.")

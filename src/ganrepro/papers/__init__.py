@@ -52,6 +52,7 @@ def register_paper(name: str, *, figures: dict | None = None, settings: Callable
 
 def hooks(paper: str, modules: list[str] | tuple[str, ...] = ()) -> PaperHooks:
     """The paper's registered hooks (importing the modules its params list first); empty if none."""
-    for mod in modules:
-        importlib.import_module(mod)
+    from ..config.plugins import import_modules
+
+    import_modules(modules, f"`modules:` of params/experiments/{paper}.yaml")
     return _HOOKS.get(paper, PaperHooks(paper))

@@ -86,7 +86,17 @@ def _set_optimizer(opt: torch.optim.Optimizer, settings: dict, sched: dict, rati
         group["betas"] = (value(settings["beta1"]) ** ratio, value(settings["beta2"]) ** ratio)
 
 
+def _import_paper_of(cfg: dict) -> None:
+    """Import the modules the run's paper lists (they register its family and objective): a process that did not
+    resolve the run itself (a SLURM job unpickling its config, a sweep's spawned worker, a loaded network)."""
+    if cfg.get("paper"):
+        from ..config.plugins import import_paper
+
+        import_paper(cfg["paper"])
+
+
 def build(cfg: dict, archive, device: torch.device) -> Nets:
+    _import_paper_of(cfg)
     G, D = build_networks(cfg["model"], resolution=archive.resolution, img_channels=archive.channels,
                           num_classes=cfg["dataset"]["num_classes"])
     G, D = G.to(device), D.to(device)
@@ -292,10 +302,7 @@ def train(cfg: dict, *, hooks: Hooks | None = None, progress: bool = True) -> di
 def load_generator(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
     """Rebuild G_ema from a network.pt written by `train`."""
     payload = torch.load(path, map_location="cpu", weights_only=False)
-    if payload.get("config", {}).get("paper"):  # its paper's modules register the family and objective
-        from ..config.plugins import import_paper
-
-        import_paper(payload["config"]["paper"])
+    _import_paper_of(payload.get("config", {}))
     G, _ = build_networks(payload["arch"], resolution=payload["resolution"],
                           img_channels=payload["img_channels"], num_classes=payload["num_classes"])
     G.load_state_dict(payload["G_ema"])
