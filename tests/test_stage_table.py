@@ -94,3 +94,17 @@ def test_every_stage_command_parses_with_the_cli_and_reaches_its_handler():
             args = _parser().parse_args(shlex.split(stage.command(dag, **key))[1:])
             assert args.cmd == kind and COMMANDS[kind].__name__ == "_cmd_" + kind.replace("-", "_")
             assert getattr(args, "scale", dag.scale) == dag.scale and getattr(args, "paper", None) == key.get("paper")
+
+
+def test_no_rule_made_in_a_loop_builds_its_shell_line_from_the_loop_variable():
+    """Snakemake evaluates a rule's `shell:` expression again when the job runs, after the loop has ended: a line
+    built from the loop's variable runs the last paper's command in every paper's job (it did, once)."""
+    from dagutil import REPO
+
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        lines = smk.read_text().splitlines()
+        loops = {m.group(1) for line in lines for m in [re.match(r"for (\w+) in ", line.strip())] if m}
+        for i, line in enumerate(lines):
+            if line.strip() == "shell:":
+                expr = lines[i + 1].split("#")[0]
+                assert not any(re.search(rf"\b{v}\b", expr) for v in loops), f"{smk.name}:{i + 2}: {expr.strip()}"

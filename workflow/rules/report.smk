@@ -32,7 +32,7 @@ for _paper in PIPELINE.papers:
         output:
             _table_reports(_paper),
         params:
-            paper=_paper,
+            **PIPELINE.rule_params("tables", paper=_paper),
             tables=", ".join(PIPELINE.tables(_paper)),
             scale=SCALE,
             preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
@@ -40,7 +40,7 @@ for _paper in PIPELINE.papers:
         log:
             paths.log("tables", _paper),
         shell:
-            PIPELINE.rule_shell("tables", paper=_paper)
+            PIPELINE.rule_shell("tables", fixed=True)  # from params: the line is read again when the job runs
 
     rule:
         name:
@@ -50,12 +50,11 @@ for _paper in PIPELINE.papers:
         output:
             _figure_reports(_paper),
         params:
-            paper=_paper,
-            datasets=" ".join(PIPELINE.paper_datasets(_paper)),
+            **PIPELINE.rule_params("figures", paper=_paper),  # paper, datasets: the command reads them from here
             scale=SCALE,
             preset=PIPELINE.params.scale(SCALE),  # shown in the report caption
         threads: THREADS
         log:
             paths.log("figures", _paper),
         shell:
-            PIPELINE.rule_shell("figures", paper=_paper)
+            PIPELINE.rule_shell("figures", fixed=True)

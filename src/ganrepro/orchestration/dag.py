@@ -215,11 +215,21 @@ class PipelineDAG:
         """A rule's outputs: patterns with the key's wildcards (``{paper}``, ``{exp}``), or a fixed key's files."""
         return STAGES[kind].outputs(self, **(key or wildcard_key(kind)))
 
-    def rule_shell(self, kind: str, **key) -> str:
-        """The stage's command as a rule's shell line (a training job's program is the rule's ``launcher``)."""
-        values = key or {name: "{wildcards." + name + "}" for name in wildcard_key(kind)}
+    def rule_shell(self, kind: str, fixed: bool = False) -> str:
+        """The stage's command as a rule's shell line: the key from the wildcards, or with ``fixed`` (a rule made
+        per paper in a loop) from the rule's params (``rule_params``). Snakemake evaluates a shell expression
+        again when the job runs, after the loop has moved on: the line itself must not depend on the loop's
+        variable. A training job's program is the rule's ``launcher``."""
+        stage = STAGES[kind]
+        names = list(stage.fields(self, **{n: "" for n in wildcard_key(kind)})) if fixed else []
+        source = "params" if fixed else "wildcards"
+        values = {name: "{" + source + "." + name + "}" for name in [*wildcard_key(kind), *names]}
         program = "{params.launcher}" if kind == "train" else "ganrepro"
-        return f"OMP_NUM_THREADS={{threads}} {STAGES[kind].command(self, program, **values)} > {{log}} 2>&1"
+        return f"OMP_NUM_THREADS={{threads}} {stage.command(self, program, **values)} > {{log}} 2>&1"
+
+    def rule_params(self, kind: str, **key) -> dict:
+        """The key and the command's further fields of a rule made for one key (``rule_shell(fixed=True)``)."""
+        return {**key, **STAGES[kind].fields(self, **key)}
 
     # --- rerun triggers and resources ------------------------------------------------------------
     def fingerprint(self, paper: str, experiment: str) -> str:

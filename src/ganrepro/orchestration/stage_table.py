@@ -16,6 +16,9 @@ from typing import Callable
 from .. import paths
 
 
+KEY_NAMES = {"dataset": ("dataset",), "run": ("paper", "exp"), "paper": ("paper",), "once": ()}
+
+
 @dataclass(frozen=True)
 class Stage:
     kind: str                                   # the CLI subcommand; rule and dvc stage names derive from it
@@ -26,9 +29,11 @@ class Stage:
     outputs: Callable[..., list[str]]           # outputs(dag, **key)
     fields: Callable[..., dict] = lambda dag, **key: {}  # further {fields} of args (from the outputs, the DAG)
 
-    def command(self, dag, program: str = "ganrepro", **key) -> str:
-        """The stage's command line for one key (the program: ganrepro, or a launcher such as torchrun)."""
-        values = {"scale": dag.scale, **key, **self.fields(dag, **key)}
+    def command(self, dag, program: str = "ganrepro", **values) -> str:
+        """The stage's command line for one key (the program: ganrepro, or a launcher such as torchrun); a value
+        given for a further field (a rule's ``{params.datasets}``) replaces the one the key implies."""
+        key = {name: values[name] for name in KEY_NAMES[self.per]}
+        values = {"scale": dag.scale, **self.fields(dag, **key), **values}
         return f"{program} {self.kind} {self.args.format(**values)}"
 
 
@@ -99,6 +104,4 @@ def stage_name(kind: str, key: dict) -> str:
 
 def wildcard_key(kind: str) -> dict:
     """The key as Snakemake wildcards (``{paper}``, ``{exp}``, ``{dataset}``): a rule's patterns."""
-    per = STAGES[kind].per
-    names = {"dataset": ["dataset"], "run": ["paper", "exp"], "paper": ["paper"], "once": []}[per]
-    return {n: "{" + n + "}" for n in names}
+    return {n: "{" + n + "}" for n in KEY_NAMES[STAGES[kind].per]}
