@@ -56,21 +56,9 @@ SCALE_KEYS = {  # `threads` everywhere: the intra-op thread count changes floati
     "cost-bench": ["threads"],  # the benchmark's own sizes are in params/experiments/<paper>.yaml cost_bench
 }
 
-# The module each stage's CLI command runs (cli.py only dispatches and is deliberately not a dep).
-ENTRY_MODULES = {
-    "prepare-data": "ganrepro.stages.prepare",
-    "train-extractor": "ganrepro.stages.prepare",
-    "train-digit-classifier": "ganrepro.stages.prepare",
-    "train": "ganrepro.stages.train",
-    "evaluate": "ganrepro.stages.evaluate",
-    "count-params": "ganrepro.stages.params_count",
-    "cost-bench": "ganrepro.stages.cost_bench",
-    "tables": "ganrepro.reports.tables",
-    "figures": "ganrepro.reports.figures",
-    "samples": "ganrepro.reports.samples",
-    "agreement": "ganrepro.reports.agreement",
-    "overview": "ganrepro.reports.overview",
-}
+# The module each stage's CLI command runs (cli.py only dispatches and is deliberately not a dep): the stage table's.
+ENTRY_MODULES = {kind: stage.entry[0] for kind, stage in STAGES.items()}
+
 
 def _env(dag: PipelineDAG) -> str:
     """Snakemake's `OMP_NUM_THREADS={threads}`: the scale's thread count (the loop also sets torch's)."""
