@@ -34,6 +34,9 @@ BIN = Path(sys.executable).parent
 FULL = os.environ.get("GANREPRO_TEST_DVC_FULL") == "1"
 TARGETS = [] if FULL else ["tables_r3gan"]
 COMPARED_TABLES = ["table1", "table6"]
+# The runs behind the compared tables (Table 1's four losses, Table 6's config E): outside FULL mode the DVC
+# copy's params keep only these, so `dvc repro` (one stage at a time) trains 5 runs, not every R3GAN run.
+KEPT_EXPERIMENTS = ["t1-rpgan-r1r2", "t1-gan-r1r2", "t1-rpgan-r1", "t1-gan-r1", "t6-e-cifar10"]
 COMPARED = ["table", "row", "metric", "reported", "reproduced", "delta", "status", "metric_name", "scale",
             "experiment", "generated_samples", "real_samples", "seeds", "images_trained_kimg"]
 
@@ -179,6 +182,30 @@ def _copy_worktree(dest: Path) -> Path:
     return dest
 
 
+def _keep_only_compared_runs(work: Path) -> None:
+    """Trim the copy's R3GAN params to ``KEPT_EXPERIMENTS``: the other runs and the gates that name them go,
+    and the paper's rows they measured become reported-only. The compared tables' rows come from the kept
+    runs alone, so their cells are the full DAG's."""
+    path = work / "params" / "experiments" / "r3gan.yaml"
+    reg = yaml.safe_load(path.read_text())
+    reg["experiments"] = {k: v for k, v in reg["experiments"].items() if k in KEPT_EXPERIMENTS}
+    gates = reg.get("learning_gates") or {}
+    gates["metrics"] = [g for g in gates.get("metrics", []) if g["experiment"] in KEPT_EXPERIMENTS]
+    path.write_text(yaml.safe_dump(reg, sort_keys=False))
+    reported = work / "params" / "reported" / "r3gan.yaml"
+    reported.write_text(yaml.safe_dump(_unmeasured(yaml.safe_load(reported.read_text())), sort_keys=False))
+
+
+def _unmeasured(node):
+    """``node`` with every ``experiment:`` outside ``KEPT_EXPERIMENTS`` set to null (a reported-only row)."""
+    if isinstance(node, list):
+        return [_unmeasured(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    return {k: (None if k == "experiment" and isinstance(v, str) and v not in KEPT_EXPERIMENTS else _unmeasured(v))
+            for k, v in node.items()}
+
+
 def _dvc_env(work: Path) -> dict:
     env = dict(os.environ, DVC_NO_ANALYTICS="1", DVC_SITE_CACHE_DIR=str(work / ".dvc" / "tmp" / "site-cache"),
                PYTHONPATH=str(work / "src"), MPLCONFIGDIR=str(work / ".cache" / "mpl"),
@@ -211,6 +238,8 @@ def tiny_pair(request, tmp_path_factory):
     smk_work = request.getfixturevalue("tiny_run") if shared else tmp_path_factory.mktemp("smk")
     smk, smk_log = None, None
     work = _copy_worktree(tmp_path_factory.mktemp("dvc"))
+    if not FULL:
+        _keep_only_compared_runs(work)
     env = _dvc_env(work)
     assert (work / ".dvc" / "config").is_file(), "the working tree has no .dvc/: run `dvc init` at the root"
     try:
@@ -223,7 +252,7 @@ def tiny_pair(request, tmp_path_factory):
         _run([str(BIN / "ganrepro"), "dvc-yaml", "--scale", "tiny"], work, env=env, timeout=120)
         for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "tiny dvc.yaml"]):
             _run(cmd, work, env=env, timeout=60)
-        log = _dvc(work, "repro", *TARGETS, timeout=2700).stdout  # every R3GAN run: one stage has all its tables
+        log = _dvc(work, "repro", *TARGETS, timeout=2700).stdout  # the kept runs: one stage has all R3GAN's tables
         if smk is not None:
             smk.wait(timeout=900)
             assert smk.returncode == 0, (smk_work / "snakemake.log").read_text()[-6000:]
@@ -301,13 +330,13 @@ def test_figures_are_registered_plots(dvc_tiny, tmp_path):
 def test_exp_run_set_param(dvc_tiny):
     """`dvc exp run -S` edits the params file the CLI reads; the experiment trains with it and is listed."""
     work, _ = dvc_tiny
-    stage = "train_r3gan_t5-e-ffhq64"  # trained by the fixture to 0.16 kimg (20 steps): extended to 30 steps
+    stage = "train_r3gan_t6-e-cifar10"  # trained by the fixture to 0.16 kimg (20 steps): extended to 30 steps
     log = _dvc(work, "exp", "run", "-n", "tiny-kimg", "-S", "params/scales/tiny.yaml:kimg=0.24", stage,
                timeout=900).stdout
     assert f"Running stage '{stage}'" in log
     tiny = yaml.safe_load((work / "params" / "scales" / "tiny.yaml").read_text())
     assert tiny["kimg"] == 0.24 and tiny["batch"] == 8
-    result = json.loads((work / "runs" / "tiny" / "r3gan" / "t5-e-ffhq64" / "result.json").read_text())
+    result = json.loads((work / "runs" / "tiny" / "r3gan" / "t6-e-cifar10" / "result.json").read_text())
     assert result["total_steps"] == 30 and result["kimg"] == pytest.approx(0.24)
     shown = json.loads(_dvc(work, "exp", "show", "--json").stdout)
     exps = [e for row in shown for e in (row.get("experiments") or []) if e.get("name") == "tiny-kimg"]
@@ -317,10 +346,10 @@ def test_exp_run_set_param(dvc_tiny):
 
     # A second experiment on the now trained run changes its seed: it must train again, not resume the
     # finished state of the first (stats.jsonl of a resumed finished run would stay as it was).
-    stats = work / "runs" / "tiny" / "r3gan" / "t5-e-ffhq64" / "stats.jsonl"
+    stats = work / "runs" / "tiny" / "r3gan" / "t6-e-cifar10" / "stats.jsonl"
     before = stats.read_text()
-    _dvc(work, "exp", "run", "-n", "tiny-seed", "-S", "params/experiments/r3gan.yaml:+experiments.t5-e-ffhq64.seed=1",
+    _dvc(work, "exp", "run", "-n", "tiny-seed", "-S", "params/experiments/r3gan.yaml:+experiments.t6-e-cifar10.seed=1",
          stage, timeout=900)
-    result = json.loads((work / "runs" / "tiny" / "r3gan" / "t5-e-ffhq64" / "result.json").read_text())
+    result = json.loads((work / "runs" / "tiny" / "r3gan" / "t6-e-cifar10" / "result.json").read_text())
     assert result["provenance"]["seeds"]["train"] == 1 and result["total_steps"] == 30
     assert stats.read_text() != before, "the seed-1 experiment resumed the seed-0 state instead of training"
