@@ -39,6 +39,39 @@ def test_summarise_mean_and_std():
     assert "| s | 12 | 2 ± 1.41 |" in table
 
 
+def test_index_curve_scores_every_kept_network_in_order_and_the_table_prints_it(tmp_path: Path, monkeypatch):
+    from ganrepro.orchestration import sweep
+    from ganrepro.stages import evaluate, learning_index
+
+    run = tmp_path / "cell"
+    (run / "networks").mkdir(parents=True)
+    for step in (25, 50, 75, 100):  # milestones of a 100-step run keeping 4, plus one of an earlier length
+        torch.save({}, run / "networks" / f"network-{step:07d}.pt")
+    torch.save({}, run / "networks" / "network-0000030.pt")
+    cfg = {"paths": {"run_dir": str(run), "network": str(run / "network.pt")}, "eval": {"num_fake": 64},
+           "train": {"kimg": 1.6, "batch": 16, "keep_networks": 4}}
+    fids = {25: 40.0, 50: 20.0, 75: 30.0, 100: 10.0}
+    seen = []
+
+    def snapshot_fid(c, network, num_fake, device="cpu", seed=None):
+        step = int(Path(network).stem.split("-")[1])
+        seen.append((step, num_fake))
+        return {"kimg": step * 16 / 1000, "fid": fids[step], "metric": "fid64", "network": str(network)}
+
+    monkeypatch.setattr(evaluate, "snapshot_fid", snapshot_fid)
+    monkeypatch.setattr(learning_index, "learning_record", lambda c, fid, metric: {"index": 1.0 / fid})
+    curve = sweep.index_curve(cfg)
+    assert seen == [(25, 64), (50, 64), (75, 64), (100, 64)]  # the current length's milestones, the tables' N
+    assert [p["kimg"] for p in curve] == pytest.approx([0.4, 0.8, 1.2, 1.6])
+    assert [p["index"] for p in curve] == pytest.approx([0.025, 0.05, 1 / 30, 0.1])
+    rows = [{"setting": "s", "seed": 0, "status": "ok", "kimg": 1.6, "fid": 10.0, "curve": curve},
+            {"setting": "t", "seed": 0, "status": "ok", "kimg": 1.6, "fid": 12.0}]
+    table = summarise(rows, "t")
+    assert "| s | 1.6 | 10 |" in table and "curve" not in table.split("Learning index")[0]
+    assert "| s | 0 | 0.4: 0.025, 0.8: 0.05, 1.2: 0.0333, 1.6: 0.1 |" in table
+    assert "| t | 0 |" not in table  # a cell that kept nothing has no curve line
+
+
 def test_constant_schedule_entry_needs_only_start():
     assert value_at({"curve": "constant", "start": 2e-3}, 5.0) == 2e-3
     assert values_at({"lr": {"curve": "constant", "start": 1.0},

@@ -6,6 +6,7 @@ combination for every ``--seeds`` index with the one training loop, in ``--work`
 ``runs/sweeps/<name>/``: re-running the same command skips finished cells and resumes interrupted
 ones), and measures each with the instruments of the tables: FID with the scale's extractor, the learning index
 (stages/learning_index.py), and the run's learning metric (StackedMNIST modes and reverse KL, or the class accuracy of conditional fakes).
+With ``--grid train.keep_networks=N`` each cell also scores its N kept G_emas: the learning index along the run.
 ``--jobs N`` trains N cells at once (each with the scale's thread count).
 """
 
@@ -58,7 +59,8 @@ def cell_config(base: dict, sets: list[str], seed_offset: int, work: Path) -> di
 
 
 def measure(cfg: dict) -> dict:
-    """FID plus the run's learning metric, with the tables' instruments (final G_ema)."""
+    """FID plus the run's learning metric, with the tables' instruments (final G_ema); with
+    ``train.keep_networks``, also the learning index of every kept G_ema (``index_curve``)."""
     from ..stages.evaluate import learning_metrics, snapshot_fid
     from ..stages.learning_index import learning_record
 
@@ -66,7 +68,22 @@ def measure(cfg: dict) -> dict:
     out = {"fid": point["fid"], "learning_index": learning_record(cfg, point["fid"], point["metric"])["index"],
            "spread": _spread(cfg)}
     out.update(learning_metrics(cfg, cfg["paths"]["network"]))
+    if curve := index_curve(cfg):
+        out["curve"] = curve
     return out
+
+
+def index_curve(cfg: dict) -> list[dict]:
+    """``[{kimg, fid, index}]`` of every G_ema the cell kept, in training order, with the tables' FID protocol:
+    does the run still learn at its end, or has it stalled (docs/SWEEPS.md, the index against run length)?"""
+    from ..stages.evaluate import kept_networks, snapshot_fid
+    from ..stages.learning_index import learning_record
+
+    points = []
+    for path in kept_networks(cfg):
+        p = snapshot_fid(cfg, path, cfg["eval"]["num_fake"])
+        points.append({"kimg": p["kimg"], "fid": p["fid"], "index": learning_record(cfg, p["fid"], p["metric"])["index"]})
+    return points
 
 
 def _spread(cfg: dict, num: int = 1000) -> float:
@@ -121,11 +138,15 @@ def run_sweep(paper: str, experiment: str, scale: str, *, grid: list[str], seeds
     return rows
 
 
+NOT_METRICS = ("setting", "seed", "status", "kimg", "curve")
+
+
 def summarise(rows: list[dict], title: str) -> str:
-    """Markdown: one line per setting, each metric as mean (+- std over seeds)."""
-    metrics = [k for k in rows[0] if k not in ("setting", "seed", "status", "kimg")] if rows else []
+    """Markdown: one line per setting, each metric as mean (+- std over seeds); then, for cells that kept
+    networks, the learning index along the run (one line per setting and seed)."""
+    metrics = [k for k in rows[0] if k not in NOT_METRICS] if rows else []
     for r in rows:
-        metrics += [k for k in r if k not in metrics and k not in ("setting", "seed", "status", "kimg")]
+        metrics += [k for k in r if k not in metrics and k not in NOT_METRICS]
     lines = [f"### {title}", "", "| setting | kimg | " + " | ".join(metrics) + " |",
              "|---|---|" + "---|" * len(metrics)]
     for setting in dict.fromkeys(r["setting"] for r in rows):
@@ -139,4 +160,10 @@ def summarise(rows: list[dict], title: str) -> str:
             spread = f" ± {statistics.stdev(vals):.3g}" if len(vals) > 1 else ""
             cells.append(f"{statistics.fmean(vals):.4g}{spread}")
         lines.append(f"| {setting} | {group[0]['kimg']:.3g} | " + " | ".join(cells) + " |")
+    curves = [r for r in rows if r.get("curve")]
+    if curves:
+        lines += ["", "Learning index along the run (kimg: index of each kept G_ema):", "",
+                  "| setting | seed | index at kimg |", "|---|---|---|"]
+        lines += [f"| {r['setting']} | {r['seed']} | " + ", ".join(f"{p['kimg']:.3g}: {p['index']:.3g}" for p in r["curve"])
+                  + " |" for r in curves]
     return "\n".join(lines)
