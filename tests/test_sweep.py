@@ -1,5 +1,6 @@
 """`ganrepro sweep`'s pieces, the recipe's G/D lr ratio and the spread diagnostic (docs/SWEEPS.md)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,38 @@ def test_index_curve_scores_every_kept_network_in_order_and_the_table_prints_it(
     assert "| s | 1.6 | 10 |" in table and "curve" not in table.split("Learning index")[0]
     assert "| s | 0 | 0.4: 0.025, 0.8: 0.05, 1.2: 0.0333, 1.6: 0.1 |" in table
     assert "| t | 0 |" not in table  # a cell that kept nothing has no curve line
+
+
+def test_a_cached_cell_without_a_curve_gets_one_and_keeps_its_numbers(tmp_path: Path, monkeypatch):
+    from ganrepro.orchestration import sweep
+
+    run = tmp_path / "cell"
+    run.mkdir()
+    cached = {"status": "ok", "kimg": 1.6, "fid": 10.0, "learning_index": 0.1}
+    (run / "sweep.json").write_text(json.dumps(cached))
+    cfg = {"paths": {"run_dir": str(run)}, "train": {"keep_networks": 4}}
+    curve = [{"kimg": 1.6, "fid": 10.0, "index": 0.1}]
+    monkeypatch.setattr(sweep, "index_curve", lambda c: curve)
+    assert sweep.run_cell(cfg) == {**cached, "curve": curve}  # measured now, without training again
+    assert json.loads((run / "sweep.json").read_text())["curve"] == curve  # and kept
+    cfg["train"]["keep_networks"] = 0
+    (run / "sweep.json").write_text(json.dumps(cached))
+    assert sweep.run_cell(cfg) == cached  # nothing kept: nothing to score
+
+
+def test_measure_adds_the_curve_only_when_networks_were_kept(monkeypatch):
+    from ganrepro.orchestration import sweep
+    from ganrepro.stages import evaluate, learning_index
+
+    monkeypatch.setattr(evaluate, "snapshot_fid", lambda c, n, k, device="cpu", seed=None: {"fid": 5.0, "metric": "fid"})
+    monkeypatch.setattr(evaluate, "learning_metrics", lambda c, n: {})
+    monkeypatch.setattr(learning_index, "learning_record", lambda c, fid, metric: {"index": 0.5})
+    monkeypatch.setattr(sweep, "_spread", lambda c: 1.0)
+    cfg = {"paths": {"network": "n.pt"}, "eval": {"num_fake": 8}}
+    monkeypatch.setattr(sweep, "index_curve", lambda c: [])
+    assert "curve" not in sweep.measure(cfg)
+    monkeypatch.setattr(sweep, "index_curve", lambda c: [{"kimg": 1.0, "fid": 5.0, "index": 0.5}])
+    assert sweep.measure(cfg)["curve"] == [{"kimg": 1.0, "fid": 5.0, "index": 0.5}]
 
 
 def test_constant_schedule_entry_needs_only_start():

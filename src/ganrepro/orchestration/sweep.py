@@ -110,7 +110,11 @@ def run_cell(cfg: dict) -> dict:
 
     done = Path(cfg["paths"]["run_dir"]) / "sweep.json"
     if done.is_file():
-        return json.loads(done.read_text())
+        row = json.loads(done.read_text())
+        if row["status"] == "ok" and "curve" not in row and cfg["train"].get("keep_networks"):
+            row["curve"] = index_curve(cfg)  # a cell measured before curves existed: score its kept networks now
+            done.write_text(json.dumps(row))
+        return row
     result = train(cfg, progress=False)
     row = {"status": result["status"], "kimg": result["kimg"]}
     if result["status"] == "ok":
