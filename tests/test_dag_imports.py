@@ -24,9 +24,11 @@ from ganrepro.orchestration.dvc import build_stages
 for scale in ("tiny", "paper"):
     dag = PipelineDAG(scale, "all")
     dag.final_targets(), dag.budget_summary(), dag.threads(), dag.datasets
+    for paper, exp in dag.trained_runs():
+        dag.fingerprint(paper, exp), dag.train_inputs(paper, exp), dag.train_launcher(paper, exp)
+        dag.runtime_minutes(paper, exp), dag.gpu_hours_label(paper, exp)
     for paper, exp in dag.runs:
-        dag.fingerprint(paper, exp), dag.train_inputs(paper, exp), dag.instruments(paper, exp)
-        dag.train_launcher(paper, exp), dag.runtime_minutes(paper, exp), dag.gpu_hours_label(paper, exp)
+        dag.instruments(paper, exp)
     for paper in dag.papers:
         dag.figures(paper), [dag.table_metrics(paper, t) for t in dag.tables(paper)]
 build_stages("tiny")

@@ -202,7 +202,7 @@ def test_killed_training_job_resumes_to_the_uninterrupted_network(slow_params, l
 def test_killed_controller_then_rerun_incomplete_does_not_redo_finished_runs(slow_params, tmp_path):
     work = tmp_path / "w"
     env = _env(work, slow_params)
-    exps = ["t1-rpgan-r1", "t3-e-stackedmnist"]
+    exps = ["t1-rpgan-r1", "t1-rpgan-r1r2"]
     targets = [f"runs/tiny/r3gan/{e}/network.pt" for e in exps]
     args = [*targets, "--cores", "1", "--config", "scale=tiny"]
     proc = _start(work, args, env)
@@ -285,7 +285,7 @@ def test_truncated_metrics_json_is_reported_then_rebuilt(tiny_run, tmp_path):
 def test_corrupt_dataset_is_reported_with_the_fix_then_rebuilt(tiny_run, tmp_path):
     work = _copy_run(tiny_run, tmp_path / "w")
     env = snakemake_env(work)
-    network = "runs/tiny/r3gan/t3-e-stackedmnist/network.pt"
+    network = "runs/tiny/r3gan/t1-rpgan-r1r2/network.pt"
     images = work / "data/tiny/stackedmnist/images.npy"
     blob = bytearray(images.read_bytes())
     for i in range(len(blob) // 2, len(blob) // 2 + 64):
@@ -294,7 +294,7 @@ def test_corrupt_dataset_is_reported_with_the_fix_then_rebuilt(tiny_run, tmp_pat
 
     failed = _run(work, [network, "--cores", "1", "--config", "scale=tiny", "--forcerun", "train"], env)
     assert failed.returncode != 0
-    log = (work / "logs/tiny/train/r3gan/t3-e-stackedmnist.log").read_text()
+    log = (work / "logs/tiny/train/r3gan/t1-rpgan-r1r2.log").read_text()
     assert "images.npy" in log and "sha256 mismatch" in log, log
     assert "ganrepro prepare-data --dataset stackedmnist --scale tiny" in log and "Traceback" not in log
 

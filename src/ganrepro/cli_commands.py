@@ -82,10 +82,11 @@ def _cmd_evaluate(args) -> int:
     from .stages.evaluate import evaluate_network, evaluate_run
 
     if args.samples:  # the job already holds the network: no separate samples job per run
-        from .paths import network
+        from .config import resolve_run
         from .reports.samples import sample_grid_aside
 
-        sample_grid_aside(args.network or network(args.scale, args.paper, args.experiment), args.samples)
+        trained = resolve_run(args.paper, args.experiment, args.scale)["paths"]["network"]  # its own, or a shared run's
+        sample_grid_aside(args.network or trained, args.samples, shown_as=None if args.network else args.experiment)
         print(args.samples)
     if args.network:
         record = evaluate_network(args.paper, args.experiment, args.scale, args.network, args.tag)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from dagutil import REPO, params_with_tiny, snakemake_cmd, snakemake_env
 
-EXPERIMENTS = ["t3-e-stackedmnist", "t4-e-ffhq256"]
+EXPERIMENTS = ["t1-rpgan-r1r2", "t4-e-ffhq256"]
 # The two runs' metrics records (a table job per paper would need every run of the paper)
 TARGETS = [f"results/metrics/tiny/r3gan/{exp}.json" for exp in EXPERIMENTS]
 RUN_TIMEOUT_S = 600
@@ -140,7 +140,7 @@ def test_cluster_down_mid_run_then_rerun_completes_without_redoing_finished_jobs
     work = tmp_path / "w"
     # Longer training (200 steps instead of 20) so the cluster goes down while it runs.
     env = snakemake_env(work, GANREPRO_PARAMS=str(params_with_tiny(tmp_path / "params", kimg=1.6)))
-    target = "runs/tiny/r3gan/t3-e-stackedmnist/network.pt"
+    target = "runs/tiny/r3gan/t1-rpgan-r1r2/network.pt"
     args = [target, *PROFILE, "--config", "scale=tiny"]
     proc = _start(work, *args, env=env)
     network = work / target
@@ -183,7 +183,7 @@ def test_cluster_down_mid_run_then_rerun_completes_without_redoing_finished_jobs
     assert "rule prepare_data" not in out
     redone = [f for f in finished if f.stat().st_mtime_ns != mtimes[f]]
     assert not redone
-    log = (work / "logs/tiny/train/r3gan/t3-e-stackedmnist.log").read_text()
+    log = (work / "logs/tiny/train/r3gan/t1-rpgan-r1r2.log").read_text()
     assert re.search(r"resumed from \S+state.pt at step [1-9]", log), log  # continued from its saved state
     assert len(list((work / ".snakemake" / "slurm_logs" / "rule_train").rglob("*.log"))) >= 1
 

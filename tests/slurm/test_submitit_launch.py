@@ -119,17 +119,17 @@ def test_cli_launch_trains_one_experiment(slurm_cluster, tmp_path):
                           env=env, capture_output=True, text=True, timeout=180)
     assert prep.returncode == 0, prep.stderr
     launch = subprocess.run(
-        [*cli, "launch", "--paper", "r3gan", "--experiments", "t3-e-stackedmnist", "--scale", "tiny",
+        [*cli, "launch", "--paper", "r3gan", "--experiments", "t1-rpgan-r1r2", "--scale", "tiny",
          "--partition", slurm_cluster.partition, "--timeout-min", "5", "--folder", "logs/submitit", "--wait"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
     assert launch.returncode == 0, launch.stdout + launch.stderr
-    assert "t3-e-stackedmnist: job" in launch.stdout and "ok at step 20" in launch.stdout, launch.stdout
+    assert "t1-rpgan-r1r2: job" in launch.stdout and "ok at step 20" in launch.stdout, launch.stdout
 
-    run_dir = tmp_path / "runs" / "tiny" / "r3gan" / "t3-e-stackedmnist"
+    run_dir = tmp_path / "runs" / "tiny" / "r3gan" / "t1-rpgan-r1r2"
     result = json.loads((run_dir / "result.json").read_text())
     assert result["status"] == "ok" and result["step"] == 20
     network = torch.load(run_dir / "network.pt", map_location="cpu", weights_only=False)
-    assert network["status"] == "ok" and network["config"]["experiment"] == "t3-e-stackedmnist"
+    assert network["status"] == "ok" and network["config"]["experiment"] == "t1-rpgan-r1r2"
     (line,) = _launch_log(run_dir)
     assert line["status"] == "ok" and line["restart"] == 0 and line["world_size"] == 1
     assert slurm_cluster.wait_state(line["job_id"], {"COMPLETED"}) == "COMPLETED"

@@ -11,7 +11,9 @@ import hashlib
 import json
 
 NOT_TRAINING = frozenset({"paths", "tables", "resources", "eval",
-                          "recipe"})  # the recipe's effects are in schedule/model/train; its prose is not training
+                          "recipe",  # the recipe's effects are in schedule/model/train; its prose is not training
+                          # names: two experiments that train the same share one run (config/shared.py)
+                          "experiment", "base_experiment", "seed_index", "model_paper"})
 RESUMABLE = frozenset({"kimg", "paper_kimg", "tick_kimg", "snapshot_ticks"})  # under `train`
 
 

@@ -20,6 +20,7 @@ from .identity import run_identity
 from .load import Params, load_params
 from .merge import deep_merge
 from .plugins import import_modules
+from .shared import run_owners, shared_paths
 
 _RUN_KEYS_NOT_COPIED = ("preset", "tables")
 
@@ -253,7 +254,32 @@ def gamma_resolution_factor(rule: str, resolution: int, paper_resolution: int) -
 
 
 def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | None = None) -> dict:
+    """The run config of ``paper/experiment`` at ``scale_name``; a run whose training is identical to an
+    earlier experiment's shares that experiment's run directory (``config/shared.py``: trained once)."""
     params = params or load_params()
+    cfg = _resolve_own(paper, experiment, scale_name, params)
+    owner = _owner(paper, experiment, scale_name, params)
+    if owner != experiment:
+        own = {"run_dir": paths.run_dir(scale_name, paper, owner), "network": paths.network(scale_name, paper, owner),
+               "result": paths.result(scale_name, paper, owner)}
+        cfg["paths"] = shared_paths(cfg["paths"], own, owner)
+    if cfg["init_from"]:  # a stage starts from the network of the run that trained its predecessor
+        pre = _owner(paper, cfg["init_from"]["experiment"], scale_name, params)
+        cfg["init_from"]["network"] = paths.network(scale_name, paper, pre)
+    return cfg
+
+
+def _owner(paper: str, experiment: str, scale_name: str, params: Params) -> str:
+    """The experiment whose run trains ``experiment`` (itself, unless an earlier one trains the same)."""
+    base, seed_index = split_seed(experiment)
+    owners = run_owners(paper, scale_name, params, list_experiments(paper, params),
+                        lambda e: _resolve_own(paper, e, scale_name, params))
+    owner = owners.get(base, base)
+    return f"{owner}{SEED_SUFFIX}{seed_index}" if seed_index else owner
+
+
+def _resolve_own(paper: str, experiment: str, scale_name: str, params: Params) -> dict:
+    """The run config with the experiment's own run directory (``resolve_run`` without sharing)."""
     scale = params.scale(scale_name)
     base, seed_index = split_seed(experiment)
     if seed_index and seed_index >= scale.get("seeds", 1):
@@ -386,7 +412,7 @@ def _batch_gpu(run: dict, batch: int, scale: dict) -> int | None:
 
 def _init_identity(params: Params, paper: str, experiment: str, scale_name: str) -> str:
     """The identity of the run a stage starts from: part of this run's identity (a changed predecessor reruns it)."""
-    return run_identity(resolve_run(paper, experiment, scale_name, params))
+    return run_identity(_resolve_own(paper, experiment, scale_name, params))
 
 
 def _gpu_hours(params: Params, paper: str, ds_key: str, run: dict) -> float | None:

@@ -64,6 +64,11 @@ class PipelineDAG:
     def run(self, paper: str, experiment: str) -> dict:
         return self.runs[(paper, experiment)]
 
+    def trained_runs(self) -> list[tuple[str, str]]:
+        """The runs that have a training job: a run that trains what an earlier one trains shares its job
+        (``config/shared.py``), and is evaluated from its network."""
+        return [key for key, cfg in self.runs.items() if "trained_by" not in cfg["paths"]]
+
     def experiments(self, paper: str) -> list[str]:
         return [e for (p, e) in self.runs if p == paper]
 
@@ -100,6 +105,10 @@ class PipelineDAG:
     def train_inputs(self, paper: str, experiment: str) -> list[str]:
         """What a training job needs: its dataset, and the network of the run it starts from (a stage)."""
         cfg = self.run(paper, experiment)
+        if owner := cfg["paths"].get("trained_by"):
+            raise ConfigError(f"{paper}/{experiment} trains exactly what {owner} trains at scale {self.scale}, so it "
+                              f"has no training job: its network is {cfg['paths']['network']} (config/shared.py). "
+                              f"Ask for that file, or for {cfg['paths']['metrics']}.")
         inputs = [self.dataset_manifest(cfg["dataset"]["key"])]
         if cfg.get("init_from"):
             inputs.append(cfg["init_from"]["network"])
@@ -143,7 +152,7 @@ class PipelineDAG:
 
     def figure_inputs(self, paper: str) -> list[str]:
         """A paper's figures read every run's results (and, for learning curves, the instruments)."""
-        results = [self.result(paper, e) for e in self.experiments(paper)]
+        results = list(dict.fromkeys(self.run(paper, e)["paths"]["result"] for e in self.experiments(paper)))
         instruments = sorted({i for e in self.experiments(paper) for i in self.instruments(paper, e)})
         return results + instruments
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 def plan_jobs(dag) -> list[dict]:
     jobs = []
-    for (paper, exp), cfg in dag.runs.items():
+    for paper, exp in dag.trained_runs():  # a run shared by two experiments is one job
+        cfg = dag.run(paper, exp)
         gph = dag.gpu_hours(paper, exp)
         jobs.append({
             "paper": paper,

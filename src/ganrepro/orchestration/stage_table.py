@@ -38,8 +38,8 @@ class Stage:
 
 
 def _evaluate_inputs(dag, paper: str, exp: str) -> list[str]:
-    cfg = dag.run(paper, exp)
-    return [dag.network(paper, exp), dag.result(paper, exp), *dag.instruments(paper, exp),
+    cfg = dag.run(paper, exp)  # the network of the run that trained it (its own, or a shared run's)
+    return [cfg["paths"]["network"], cfg["paths"]["result"], *dag.instruments(paper, exp),
             dag.dataset_manifest(cfg["dataset"]["key"])]
 
 
@@ -86,7 +86,7 @@ def keys(dag, kind: str) -> list[dict]:
     if per == "dataset":
         return [{"dataset": d} for d in dag.datasets]
     if per == "run":
-        return [{"paper": p, "exp": e} for (p, e) in dag.runs]
+        return [{"paper": p, "exp": e} for (p, e) in (dag.trained_runs() if kind == "train" else dag.runs)]
     if per == "paper":
         papers = dag.papers if kind != "cost-bench" else [
             p for p in dag.papers if any(dag.cost_inputs(p, t) for t in dag.tables(p))]

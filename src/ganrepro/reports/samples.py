@@ -149,14 +149,17 @@ def _seed_text(seeds) -> str:
     return "seeds " + ",".join(map(str, seeds))
 
 
-def _run_title(payload: dict, network_path: Path) -> list[str]:
+def _run_title(payload: dict, network_path: Path, shown_as: str | None = None) -> list[str]:
     cfg = payload.get("config", {})
     result_path = network_path.parent / "result.json"
     result = read_json(result_path) if result_path.exists() else {}
     kimg = result.get("kimg")
     status = result.get("status", payload.get("status", "?"))
     ds = cfg.get("dataset", {})
-    head = f"{cfg.get('paper', '?')} / {cfg.get('experiment', network_path.parent.name)}"
+    trained = cfg.get("experiment", network_path.parent.name)
+    head = f"{cfg.get('paper', '?')} / {shown_as or trained}"
+    if shown_as and shown_as != trained:  # a run shared with the experiment that trained it (config/shared.py)
+        head += f" (= {trained}'s run)"
     line1 = f"{head}  |  scale {cfg.get('scale', '?')}  |  " + (f"{kimg:.4g} kimg" if kimg is not None else "kimg ?")
     line2 = f"EMA generator, status {status}, data {ds.get('key') or ds.get('title', '?')}"
     if ds.get("standin_for"):
@@ -165,7 +168,8 @@ def _run_title(payload: dict, network_path: Path) -> list[str]:
 
 
 def sample_grid(network_path: str | Path, out_png: str | Path, *, seeds=DEFAULT_SEEDS, rows_per_class: bool = True,
-                max_class_rows: int = MAX_CLASS_ROWS, cols: int | None = None, device: str = "cpu") -> Grid:
+                max_class_rows: int = MAX_CLASS_ROWS, cols: int | None = None, device: str = "cpu",
+                shown_as: str | None = None) -> Grid:
     """Write a PNG of G_ema's images from ``network_path`` at latent ``seeds``; return its layout.
 
     Class-conditional G and ``rows_per_class``: one row per class (the first ``max_class_rows``), each row
@@ -187,19 +191,19 @@ def sample_grid(network_path: str | Path, out_png: str | Path, *, seeds=DEFAULT_
         c = (torch.arange(len(seeds), device=device) % num_classes) if num_classes else None
         flat = to_uint8(_generate(G, payload, z, c))
         cells, labels = _fill_rows(flat, cols), None
-    title = _run_title(payload, network_path)
+    title = _run_title(payload, network_path, shown_as)
     title[1] += f", {_seed_text(seeds)}"
     image, grid = draw_grid(cells, title, labels)
     _save_png(image, out_png)
     return grid
 
 
-def sample_grid_aside(network_path: str | Path, out_png: str | Path) -> Grid:
+def sample_grid_aside(network_path: str | Path, out_png: str | Path, shown_as: str | None = None) -> Grid:
     """``sample_grid`` at the default seeds inside a job that does more (evaluation): torch's global RNG
     (EpiGRAF's cameras, generator noise) is restored afterwards, so what runs next draws what it draws
     without the grid; drawn first in a process, the grid equals a separate ``ganrepro samples`` job's."""
     with torch.random.fork_rng(devices=[]):
-        return sample_grid(network_path, out_png)
+        return sample_grid(network_path, out_png, shown_as=shown_as)
 
 
 def _fill_rows(flat: np.ndarray, cols: int | None) -> np.ndarray:

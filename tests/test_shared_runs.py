@@ -1,0 +1,90 @@
+"""One run per identical training configuration (config/shared.py): an experiment that trains exactly what an
+earlier one trains shares its run directory and training job, keeps its own metrics record and table rows;
+anything that changes training keeps two runs apart, and the paper scale (where the rows differ) shares nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from ganrepro.config import load_params, resolve_run
+from ganrepro.config.run_config import run_config
+from ganrepro.config.shared import run_owners
+from ganrepro.errors import ConfigError
+from ganrepro.orchestration.dag import PipelineDAG
+from ganrepro.orchestration.dvc import build_stages
+from ganrepro.orchestration.stage_table import STAGES
+
+# Table 3's config E and Table 1's RpGAN + R1 + R2 row: 768 vs 256 channels in the paper, the same minimum
+# width at small scales; EpiGRAF's patch-32 ablation and its default (patch 64) at 16 px.
+SHARED = [("r3gan", "t3-e-stackedmnist", "t1-rpgan-r1r2"), ("epigraf", "t2-patch32-ffhq512", "t1-epigraf-ffhq512")]
+
+
+@pytest.mark.parametrize("scale", ["tiny", "smoke"])
+@pytest.mark.parametrize("paper,exp,owner", SHARED)
+def test_a_run_identical_to_an_earlier_one_trains_in_its_directory_and_keeps_its_own_record(paper, exp, owner, scale):
+    cfg, own = resolve_run(paper, exp, scale), resolve_run(paper, owner, scale)
+    assert cfg["paths"]["trained_by"] == owner and "trained_by" not in own["paths"]
+    for key in ("run_dir", "network", "result"):
+        assert cfg["paths"][key] == own["paths"][key]
+    assert cfg["paths"]["metrics"].endswith(f"/{exp}.json") and cfg["paths"]["metrics"] != own["paths"]["metrics"]
+    assert cfg["experiment"] == exp and cfg["tables"] != own["tables"]  # its own rows
+
+
+@pytest.mark.parametrize("paper,exp,owner", SHARED)
+def test_the_paper_scale_shares_nothing(paper, exp, owner):
+    assert resolve_run(paper, exp, "paper")["paths"]["run_dir"].endswith(f"/{exp}")
+    dag = PipelineDAG("paper")
+    assert len(dag.trained_runs()) == len(dag.runs)
+
+
+def test_seed_variants_share_with_the_same_seed_of_the_owner():
+    params = load_params()
+    params = dataclasses.replace(params, scales={**params.scales, "tiny": dict(params.scale("tiny"), seeds=2)})
+    cfg = resolve_run("r3gan", "t3-e-stackedmnist-seed1", "tiny", params)
+    assert cfg["paths"]["trained_by"] == "t1-rpgan-r1r2-seed1" and cfg["seed"] == 1
+    assert cfg["paths"]["run_dir"].endswith("/t1-rpgan-r1r2-seed1")
+
+
+def test_any_training_difference_keeps_runs_apart():
+    configs = {"a": {"loss": {"r2": True}, "experiment": "a"}, "b": {"loss": {"r2": True}, "experiment": "b"},
+               "c": {"loss": {"r2": False}, "experiment": "c"},
+               "d": {"loss": {"r2": True}, "experiment": "d", "eval": {"num_fake": 7}, "tables": ["t9"]}}
+    owners = run_owners("toy", "tiny", object(), list(configs), configs.__getitem__)
+    assert owners == {"a": "a", "b": "a", "c": "c", "d": "a"}  # names, evaluation and tables are not training
+
+
+@pytest.mark.parametrize("scale", ["tiny", "smoke"])
+def test_the_dag_trains_a_shared_run_once_and_evaluates_every_experiment_from_it(scale):
+    dag = PipelineDAG(scale)
+    trained = set(dag.trained_runs())
+    for paper, exp, owner in SHARED:
+        assert (paper, exp) not in trained and (paper, owner) in trained
+        inputs = STAGES["evaluate"].inputs(dag, paper=paper, exp=exp)
+        assert resolve_run(paper, owner, scale)["paths"]["network"] in inputs
+    assert len(trained) == len(dag.runs) - len(SHARED)
+    stages = build_stages(scale)
+    assert "train_r3gan_t3-e-stackedmnist" not in stages and "train_r3gan_t1-rpgan-r1r2" in stages
+    assert "evaluate_r3gan_t3-e-stackedmnist" in stages
+
+
+def test_a_shared_run_reads_the_owners_training_config_with_its_own_names(in_tmp_workdir):
+    own = resolve_run("r3gan", "t1-rpgan-r1r2", "tiny")
+    stored = dict(own, paths=dict(own["paths"], note="as written by the owner's training"))
+    path = in_tmp_workdir / own["paths"]["run_dir"] / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(stored))
+    got = run_config("r3gan", "t3-e-stackedmnist", "tiny")
+    assert got["experiment"] == "t3-e-stackedmnist" and got["paths"] == resolve_run("r3gan", "t3-e-stackedmnist", "tiny")["paths"]
+    assert got["tables"] == ["table3", "table9"] and got["model_paper"]["widths"] == [768] * 4
+    stored["loss"] = dict(stored["loss"], r2=False)  # the owner was trained otherwise: refused, naming the key
+    path.write_text(json.dumps(stored))
+    with pytest.raises(ConfigError, match="differs in: loss"):
+        run_config("r3gan", "t3-e-stackedmnist", "tiny")
+
+
+def test_asking_for_a_shared_runs_own_network_names_the_file_that_holds_it():
+    with pytest.raises(ConfigError, match=r"trains exactly what t1-rpgan-r1r2 trains .*t1-rpgan-r1r2/network\.pt"):
+        PipelineDAG("tiny").train_inputs("r3gan", "t3-e-stackedmnist")
