@@ -128,6 +128,8 @@ def _broken_copy(tmp_path, edit):
      r"tables\.table1, row .* is measured by experiment 't1-gan-r1', but .* does not list 'table1'"),
     (lambda d: d["experiments"]["t1-gan-r1"].update(tables=["table1", "table4"]),  # no row of table4 names it
      r"experiments\.t1-gan-r1\.tables lists 'table4', but no row of 'table4'"),
+    (lambda d: d["small_scale"]["scales"]["smoke"].update(preset_kimg={"stackedmnst": 40}),
+     r"small_scale\.scales\.smoke\.preset_kimg: unknown preset 'stackedmnst'; allowed: .*stackedmnist"),
 ])
 def test_schema_errors_name_file_key_and_allowed_values(tmp_path, edit, pattern):
     root, path = _broken_copy(tmp_path, edit)
@@ -268,3 +270,15 @@ def test_table9_settings_show_gs_lr_ratio_as_used():
 
     assert used_settings("r3gan", "t6-e-cifar10", "paper")["g_lr_mult"] == 1.0  # the paper: one lr for both
     assert used_settings("r3gan", "t6-e-cifar10", "smoke")["g_lr_mult"] == 0.5  # the small-scale recipe
+
+
+def test_a_preset_keeps_its_own_small_scale_length_for_every_row_and_the_paper_scale_is_untouched():
+    """StackedMNIST (Tables 1 and 3) trains its own smoke length (``preset_kimg``), every loss row alike; the
+    other presets the scale's kimg; the paper scale its own duration."""
+    params = load_params()
+    sizes = params.experiments["r3gan"]["small_scale"]["scales"]["smoke"]
+    rows = ["t1-rpgan-r1r2", "t1-gan-r1r2", "t1-rpgan-r1", "t1-gan-r1", "t3-e-stackedmnist"]
+    assert {resolve_run("r3gan", e, "smoke")["train"]["kimg"] for e in rows} == {sizes["preset_kimg"]["stackedmnist"]}
+    assert resolve_run("r3gan", "t6-e-cifar10", "smoke")["train"]["kimg"] == sizes["kimg"] != sizes["preset_kimg"]["stackedmnist"]
+    assert resolve_run("r3gan", "learn-e-stackedmnist", "smoke")["train"]["kimg"] == sizes["learning_kimg"]
+    assert resolve_run("r3gan", "t1-gan-r1", "paper")["train"]["kimg"] == 10_000

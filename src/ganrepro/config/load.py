@@ -183,6 +183,11 @@ def _check_references(reg: dict, datasets: dict, reported: dict, path: Path, rep
         if src is not None and src not in reg["experiments"]:
             raise ConfigError(f"{path}: experiments.{name}.init_from: unknown experiment {src!r} of this paper.")
     _check_table_membership(reg, tables, path, rep_path)
+    for scale, sizes in ((reg.get("small_scale") or {}).get("scales") or {}).items():
+        for preset in (sizes or {}).get("preset_kimg") or {}:
+            if preset not in reg["presets"]:
+                raise ConfigError(f"{path}: small_scale.scales.{scale}.preset_kimg: unknown preset {preset!r}; "
+                                  f"allowed: {', '.join(sorted(reg['presets']))}.")
     for i, gate in enumerate((reg.get("learning_gates") or {}).get("metrics", [])):
         if gate["experiment"] not in reg["experiments"]:  # a gate on no run would read 'missing' for ever
             raise ConfigError(f"{path}: learning_gates.metrics[{i}].experiment: unknown experiment "

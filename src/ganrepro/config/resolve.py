@@ -299,7 +299,7 @@ def _resolve_own(paper: str, experiment: str, scale_name: str, params: Params) -
     # At small scales every run shows the scale's kimg, times `duration_factor` (a run the paper trains
     # 2x or 4x longer stays 2x or 4x longer) and `scale_kimg_factor` (a paper whose steps cost more).
     factor = float(run.get("duration_factor", 1.0)) * float(run.get("scale_kimg_factor", 1.0))
-    kimg = float(scale["kimg"]) * factor if scale["kimg"] else paper_kimg
+    kimg = float(_preset_kimg(scale, run["preset"])) * factor if scale["kimg"] else paper_kimg
     if run.get("learning") and scale.get("learning_kimg"):  # a run trained long enough to learn its stand-in
         kimg = float(scale["learning_kimg"])
     time_ratio = kimg / paper_kimg
@@ -395,6 +395,13 @@ def _resolve_own(paper: str, experiment: str, scale_name: str, params: Params) -
             "metrics": paths.metrics(scale_name, paper, experiment),
         },
     }
+
+
+def _preset_kimg(scale: dict, preset: str):
+    """The scale's kimg, or the paper's small-scale recipe's length for this preset (``preset_kimg``): every
+    run of a preset (every row of its tables) gets the same length, so the rows stay comparable."""
+    lengths = scale.get("preset_kimg") or {}
+    return lengths.get(preset, scale["kimg"])
 
 
 def _batch_gpu(run: dict, batch: int, scale: dict) -> int | None:
