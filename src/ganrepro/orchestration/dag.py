@@ -151,10 +151,12 @@ class PipelineDAG:
         return [paths.table(paper, table, ext) for ext in ("csv", "md", "json")]
 
     def figure_inputs(self, paper: str) -> list[str]:
-        """A paper's figures read every run's results (and, for learning curves, the instruments)."""
+        """A paper's figures read every run's results and metrics record (what evaluation measured, e.g. the
+        FIDs of kept snapshots, is not measured twice) and, for learning curves, the instruments."""
         results = list(dict.fromkeys(self.run(paper, e)["paths"]["result"] for e in self.experiments(paper)))
+        records = [self.metrics(paper, e) for e in self.experiments(paper)]
         instruments = sorted({i for e in self.experiments(paper) for i in self.instruments(paper, e)})
-        return results + instruments
+        return results + records + instruments
 
     def figure_file(self, paper: str, figure: str) -> str:
         return paths.figure(paper, figure)

@@ -4,7 +4,8 @@ The Fig 6 runs (``f6-*`` in params/experiments/epigraf.yaml: Cats 256, 5000 kimg
 10k and Beta T = 10k) keep G_ema at ``keep_networks`` points (``runs/<scale>/epigraf/<exp>/networks/``).
 Each kept network is measured as evaluation measures the tables' runs' snapshots (``snapshot_fid``:
 the tables' extractor and real set) on the scale's ``snapshot_num_fake`` fakes, 2048 in the paper
-("FID@2k").
+("FID@2k"). The evaluation of a run that selects its best snapshot has measured exactly these (its metrics
+record's ``snapshot.snapshots``): the figure reads them there, and measures only what no record holds.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import numpy as np  # noqa: E402
 
 from ...config import list_experiments, run_config  # noqa: E402
 from ...reports.figures import save_png  # noqa: E402
-from ...stages.evaluate import kept_networks, snapshot_fid  # noqa: E402
+from ...stages.evaluate import SELECT_SEED, kept_networks, snapshot_fid  # noqa: E402
+from ...utils_io import read_json  # noqa: E402
 
 FIG6_PREFIX = "f6-"
 
@@ -36,6 +38,17 @@ def _label(cfg: dict) -> str:
     return f"[{kind}] T = {paper_t / 1000:g}k"
 
 
+def snapshot_curve(cfg: dict) -> list[dict]:
+    """{kimg, fid, metric, network} of each kept G_ema: from the run's metrics record where its evaluation
+    measured them (the same networks, fakes and protocol), else measured here."""
+    kept = [str(p) for p in kept_networks(cfg)]
+    record = Path(cfg["paths"]["metrics"])
+    measured = (read_json(record).get("snapshot") or {}).get("snapshots", []) if record.is_file() else []
+    if [p["network"] for p in measured] == kept and kept:
+        return measured
+    return [snapshot_fid(cfg, p, cfg["eval"]["snapshot_num_fake"], seed=SELECT_SEED) for p in kept]
+
+
 def fig6_convergence(paper: str, scale: str, out: Path) -> Path:
     """Fig 6: log FID@N against kimg seen by D for every Fig 6 run (T in the paper's kimg in the legend,
     the x axis in the kimg this scale trained)."""
@@ -43,7 +56,7 @@ def fig6_convergence(paper: str, scale: str, out: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     metric = ""
     for cfg in runs:
-        points = [snapshot_fid(cfg, p, cfg["eval"]["snapshot_num_fake"]) for p in kept_networks(cfg)]
+        points = snapshot_curve(cfg)
         if not points:
             continue
         metric = points[0]["metric"]
