@@ -4,6 +4,7 @@ anything that changes training keeps two runs apart, and the paper scale (where 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 
@@ -52,7 +53,7 @@ def test_any_training_difference_keeps_runs_apart():
     configs = {"a": {"loss": {"r2": True}, "experiment": "a"}, "b": {"loss": {"r2": True}, "experiment": "b"},
                "c": {"loss": {"r2": False}, "experiment": "c"},
                "d": {"loss": {"r2": True}, "experiment": "d", "eval": {"num_fake": 7}, "tables": ["t9"]}}
-    owners = run_owners("toy", "tiny", object(), list(configs), configs.__getitem__)
+    owners = run_owners("toy", "tiny", argparse.Namespace(), list(configs), configs.__getitem__)
     assert owners == {"a": "a", "b": "a", "c": "c", "d": "a"}  # names, evaluation and tables are not training
 
 
@@ -88,3 +89,28 @@ def test_a_shared_run_reads_the_owners_training_config_with_its_own_names(in_tmp
 def test_asking_for_a_shared_runs_own_network_names_the_file_that_holds_it():
     with pytest.raises(ConfigError, match=r"trains exactly what t1-rpgan-r1r2 trains .*t1-rpgan-r1r2/network\.pt"):
         PipelineDAG("tiny").train_inputs("r3gan", "t3-e-stackedmnist")
+
+
+def test_training_a_shared_run_by_its_own_name_is_refused_naming_the_owners_command(in_tmp_workdir):
+    from ganrepro.stages.train import run_training
+
+    with pytest.raises(ConfigError, match=r"ganrepro train --paper r3gan --experiment t1-rpgan-r1r2 --scale tiny"):
+        run_training("r3gan", "t3-e-stackedmnist", "tiny")
+
+
+def test_names_stay_in_the_resume_identity_and_the_dag_fingerprint():
+    """Sharing compares the training without names; a saved state and the DAG's rerun trigger keep them, so
+    the runs trained before sharing existed resume instead of starting over."""
+    from ganrepro.config.identity import run_identity, training_hash
+
+    a, b = resolve_run("r3gan", "t1-rpgan-r1r2", "tiny"), resolve_run("r3gan", "t3-e-stackedmnist", "tiny")
+    assert training_hash(a) == training_hash(b) and run_identity(a) != run_identity(b)
+
+
+def test_launch_submits_one_job_per_run(capsys):
+    from ganrepro.orchestration.launch import runs_to_train
+
+    names = ["t3-e-stackedmnist", "t1-rpgan-r1r2", "t1-gan-r1"]
+    assert runs_to_train(PipelineDAG("tiny", ("r3gan",)), "r3gan", names) == ["t1-rpgan-r1r2", "t1-gan-r1"]
+    assert "r3gan/t3-e-stackedmnist: trained by t1-rpgan-r1r2's run" in capsys.readouterr().out
+    assert runs_to_train(PipelineDAG("paper", ("r3gan",)), "r3gan", names) == names

@@ -20,9 +20,11 @@ def cfg(in_tmp_workdir, monkeypatch):
     return cfg
 
 
-def _record(cfg, networks):
+def _record(cfg, networks, num_fake=None):
     path = Path(cfg["paths"]["metrics"])
-    points = [{"kimg": i, "fid": 10.0 - i, "metric": "fid100", "network": str(n)} for i, n in enumerate(networks)]
+    count = cfg["eval"]["snapshot_num_fake"] if num_fake is None else num_fake
+    points = [{"kimg": i, "fid": 10.0 - i, "metric": f"fid{count}_r5k-cnn_shapes16", "network": str(n)}
+              for i, n in enumerate(networks)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"snapshot": {"select": "best_fid", "snapshots": points}}))
     return points
@@ -34,8 +36,12 @@ def test_the_snapshot_fids_of_the_evaluation_are_read_not_measured_again(cfg, mo
     assert convergence.snapshot_curve(cfg) == points
 
 
-def test_snapshots_no_record_holds_are_measured_with_the_selection_draw(cfg, monkeypatch):
-    _record(cfg, convergence.kept_networks(cfg)[:1])  # a record of another set of kept networks
+@pytest.mark.parametrize("stale", ["other networks", "other fake count"])
+def test_snapshots_no_record_holds_are_measured_with_the_selection_draw(cfg, monkeypatch, stale):
+    if stale == "other networks":
+        _record(cfg, convergence.kept_networks(cfg)[:1])
+    else:  # measured before snapshot_num_fake changed
+        _record(cfg, convergence.kept_networks(cfg), num_fake=cfg["eval"]["snapshot_num_fake"] + 7)
     calls = []
     monkeypatch.setattr(convergence, "snapshot_fid",
                         lambda c, p, n, seed: calls.append((str(p), n, seed)) or {"network": str(p)})

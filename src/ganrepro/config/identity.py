@@ -3,6 +3,8 @@
 Keys that do not change what a training step computes are left out (``NOT_TRAINING``). The DAG's
 ``fingerprint`` hashes the rest, so a longer run re-runs its job; a saved state's ``run_identity``
 also leaves out the run's length and tick settings (``RESUMABLE``), so an extended run resumes.
+``training_hash`` also leaves out the run's names (``NAMES``): two experiments with equal training hashes
+train the same network, and share one run (config/shared.py).
 """
 
 from __future__ import annotations
@@ -11,15 +13,15 @@ import hashlib
 import json
 
 NOT_TRAINING = frozenset({"paths", "tables", "resources", "eval",
-                          "recipe",  # the recipe's effects are in schedule/model/train; its prose is not training
-                          # names: two experiments that train the same share one run (config/shared.py)
-                          "experiment", "base_experiment", "seed_index", "model_paper"})
+                          "recipe"})  # the recipe's effects are in schedule/model/train; its prose is not training
+NAMES = frozenset({"experiment", "base_experiment", "seed_index", "model_paper"})  # what a run is called / reports
 RESUMABLE = frozenset({"kimg", "paper_kimg", "tick_kimg", "snapshot_ticks"})  # under `train`
 
 
-def config_hash(cfg: dict, *, resumable: bool = False) -> str:
-    """16 hex digits of the config without ``NOT_TRAINING`` (and, ``resumable``, without train's ``RESUMABLE``)."""
-    ident = {k: v for k, v in cfg.items() if k not in NOT_TRAINING}
+def config_hash(cfg: dict, *, resumable: bool = False, names: bool = True) -> str:
+    """16 hex digits of the config without ``NOT_TRAINING`` (and, ``resumable``, without train's ``RESUMABLE``;
+    without ``names``, without ``NAMES``)."""
+    ident = {k: v for k, v in cfg.items() if k not in NOT_TRAINING and (names or k not in NAMES)}
     if resumable:
         ident["train"] = {k: v for k, v in cfg["train"].items() if k not in RESUMABLE}
     return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -29,3 +31,8 @@ def run_identity(cfg: dict) -> str:
     """Hash of everything that defines the training trajectory of a run config: a run may be extended
     (longer `kimg`) or re-ticked and still resume; any other change starts a fresh run."""
     return config_hash(cfg, resumable=True)
+
+
+def training_hash(cfg: dict) -> str:
+    """Hash of what a run trains, whatever it is called: equal for two experiments that train the same network."""
+    return config_hash(cfg, names=False)

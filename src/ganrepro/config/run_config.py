@@ -2,8 +2,9 @@
 
 The train stage writes the resolved config into the run (``runs/.../config.json``). Later stages read it from
 there and take from today's params only what changes no trained weight (``NOT_TRAINING``: the evaluation
-protocol, paths, table membership, the recipe's prose), so a number is always labelled with the config
-that produced it. A run trained with other params than they resolve to now is refused, naming the keys.
+protocol, paths, table membership, the recipe's prose) and the run's names (a run shared with the experiment that
+trained it, config/shared.py, reads the owner's config under its own names), so a number is always labelled with
+the config that produced it. A run trained with other params than they resolve to now is refused, naming the keys.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 
 from .. import paths
 from ..errors import ConfigError
-from .identity import NOT_TRAINING, config_hash
+from .identity import NAMES, NOT_TRAINING, training_hash
 from .load import Params
 from .resolve import resolve_run
 
@@ -26,11 +27,11 @@ def run_config(paper: str, experiment: str, scale: str, params: Params | None = 
         stored = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: unreadable ({exc}); re-run the training command to rewrite it") from exc
-    if config_hash(stored) != config_hash(planned):
+    if training_hash(stored) != training_hash(planned):  # a shared run reads its owner's config (config/shared.py)
         missing = object()
         changed = sorted(k for k in set(stored) | set(planned)
-                         if k not in NOT_TRAINING and stored.get(k, missing) != planned.get(k, missing))
+                         if k not in NOT_TRAINING | NAMES and stored.get(k, missing) != planned.get(k, missing))
         raise ConfigError(f"{paper}/{experiment} at {scale} was trained with other params than params/ resolve to "
                           f"now (differs in: {', '.join(changed)}; {path}). Re-run its training (the snakemake "
                           f"command does), or restore the params it was trained with.")
-    return {**stored, **{k: planned[k] for k in NOT_TRAINING if k in planned}}
+    return {**stored, **{k: planned[k] for k in NOT_TRAINING | NAMES if k in planned}}

@@ -4,8 +4,8 @@ Two experiments of a paper can resolve, at some scale, to the same training: at 
 RpGAN + R1 + R2 row and Table 3's config E both become config E at the scale's minimum width, and EpiGRAF's
 patch-32 ablation becomes the default patch size at 16 px. Such a run is trained once: the later experiment
 (in params order) *shares* the earlier one's run directory (network, result, kept snapshots), and keeps its
-own metrics record, sample grid and table rows. Whether two runs are the same is the training identity
-(``identity.config_hash``: everything but evaluation, paths, tables, names), so a difference anywhere in
+own metrics record, sample grid and table rows. Whether two runs are the same is the training hash
+(``identity.training_hash``: everything but evaluation, paths, tables, names), so a difference anywhere in
 training keeps them apart, and the paper scale, where the rows differ, is untouched.
 
 Torch-free (the DAG resolves every run when the Snakefile is parsed).
@@ -13,11 +13,12 @@ Torch-free (the DAG resolves every run when the Snakefile is parsed).
 
 from __future__ import annotations
 
+import weakref
 from typing import Callable
 
-from .identity import config_hash
+from .identity import training_hash
 
-_OWNERS: dict[int, tuple[object, dict]] = {}  # id(params) -> (params, {(paper, scale): {experiment: owner}})
+_OWNERS: dict[int, dict] = {}  # id(params) -> {(paper, scale): {experiment: owner}}, dropped with the params
 
 
 def run_owners(paper: str, scale_name: str, params, experiments: list[str],
@@ -25,16 +26,14 @@ def run_owners(paper: str, scale_name: str, params, experiments: list[str],
     """``{experiment: the experiment whose run it trains}`` over ``experiments`` (in params order, first
     training seed): an experiment owns its run unless an earlier one has the same training identity."""
     held = _OWNERS.get(id(params))
-    if held is None or held[0] is not params:
-        held = _OWNERS[id(params)] = (params, {})
+    if held is None:
+        held = _OWNERS[id(params)] = {}
+        weakref.finalize(params, _OWNERS.pop, id(params), None)
     key = (paper, scale_name)
-    if key not in held[1]:
+    if key not in held:
         first: dict[str, str] = {}
-        owners = {}
-        for exp in experiments:
-            owners[exp] = first.setdefault(config_hash(resolve_own(exp)), exp)
-        held[1][key] = owners
-    return held[1][key]
+        held[key] = {exp: first.setdefault(training_hash(resolve_own(exp)), exp) for exp in experiments}
+    return held[key]
 
 
 def shared_paths(run_paths: dict, owner_paths: dict, owner: str) -> dict:

@@ -216,6 +216,15 @@ def submit_run(executor: submitit.AutoExecutor, cfg: dict, resources: SlurmResou
     return executor.submit(TrainJob(cfg, str(workdir or os.getcwd())))
 
 
+def runs_to_train(dag: PipelineDAG, paper: str, names: list[str]) -> list[str]:
+    """One job per run: an experiment that trains what another trains (config/shared.py) is that run's job."""
+    owners = {exp: dag.run(paper, exp)["paths"].get("trained_by", exp) for exp in names}
+    for exp, owner in owners.items():
+        if owner != exp:
+            print(f"{paper}/{exp}: trained by {owner}'s run (identical training at scale {dag.scale}); submitting {owner}")
+    return list(dict.fromkeys(owners.values()))
+
+
 def submit(paper: str, experiments: list[str] | None, scale: str, resources: SlurmResources | None = None, *,
            folder: str | os.PathLike = paths.SUBMITIT,
            cluster: str | None = "slurm") -> list[tuple[str, submitit.Job]]:
@@ -226,6 +235,7 @@ def submit(paper: str, experiments: list[str] | None, scale: str, resources: Slu
     unknown = [e for e in names if e not in dag.experiments(paper)]
     if unknown:
         raise ConfigError(f"unknown experiment(s) {unknown} for {paper}; allowed: {', '.join(dag.experiments(paper))}")
+    names = runs_to_train(dag, paper, names)
     for exp in names:  # before submitting anything: a missing dataset names the command that builds it
         open_archive(dag.run(paper, exp)["dataset"]["path"], verify=False)
     executor = make_executor(folder, cluster, max_num_timeout=resources.max_num_timeout)

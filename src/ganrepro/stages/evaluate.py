@@ -104,7 +104,8 @@ def evaluate_run(paper: str, experiment: str, scale: str) -> dict:
     """
     cfg = run_config(paper, experiment, scale)
     paths = cfg["paths"]
-    train_cmd = f"`ganrepro train --paper {paper} --experiment {experiment} --scale {scale}`"
+    trained_as = paths.get("trained_by", experiment)  # a shared run is trained by its owner's command
+    train_cmd = f"`ganrepro train --paper {paper} --experiment {trained_as} --scale {scale}`"
     rebuild_network = (f"re-run the same snakemake command, or {train_cmd} (a finished run only "
                        "re-writes its outputs from state.pt, it does not train again)")
     result = _load_checked(paths["result"], "training result", rebuild_network, read_json)

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ...config import list_experiments, run_config  # noqa: E402
+from ...metrics.names import count_tag, parse_metric_name  # noqa: E402
 from ...reports.figures import save_png  # noqa: E402
 from ...stages.evaluate import SELECT_SEED, kept_networks, snapshot_fid  # noqa: E402
 from ...utils_io import read_json  # noqa: E402
@@ -44,7 +45,9 @@ def snapshot_curve(cfg: dict) -> list[dict]:
     kept = [str(p) for p in kept_networks(cfg)]
     record = Path(cfg["paths"]["metrics"])
     measured = (read_json(record).get("snapshot") or {}).get("snapshots", []) if record.is_file() else []
-    if [p["network"] for p in measured] == kept and kept:
+    count = count_tag(cfg["eval"]["snapshot_num_fake"])  # measured on as many fakes as asked now
+    same = all((parse_metric_name(p["metric"]) or {}).get("count") == count for p in measured)
+    if kept and [p["network"] for p in measured] == kept and same:
         return measured
     return [snapshot_fid(cfg, p, cfg["eval"]["snapshot_num_fake"], seed=SELECT_SEED) for p in kept]
 
