@@ -260,9 +260,7 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
     cfg = _resolve_own(paper, experiment, scale_name, params)
     owner = _owner(paper, experiment, scale_name, params)
     if owner != experiment:
-        own = {"run_dir": paths.run_dir(scale_name, paper, owner), "network": paths.network(scale_name, paper, owner),
-               "result": paths.result(scale_name, paper, owner)}
-        cfg["paths"] = shared_paths(cfg["paths"], own, owner)
+        cfg["paths"] = shared_paths(cfg["paths"], scale_name, paper, owner)
     if cfg["init_from"]:  # a stage starts from the network of the run that trained its predecessor
         pre = _owner(paper, cfg["init_from"]["experiment"], scale_name, params)
         cfg["init_from"]["network"] = paths.network(scale_name, paper, pre)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import weakref
 from typing import Callable
 
+from .. import paths
+from ..errors import ConfigError
 from .identity import training_hash
 
 _OWNERS: dict[int, dict] = {}  # id(params) -> {(paper, scale): {experiment: owner}}, dropped with the params
@@ -36,7 +38,14 @@ def run_owners(paper: str, scale_name: str, params, experiments: list[str],
     return held[key]
 
 
-def shared_paths(run_paths: dict, owner_paths: dict, owner: str) -> dict:
+def shared_paths(run_paths: dict, scale: str, paper: str, owner: str) -> dict:
     """A sharing run's paths: the owner's run directory, network and result; its own metrics record."""
-    return {**run_paths, "run_dir": owner_paths["run_dir"], "network": owner_paths["network"],
-            "result": owner_paths["result"], "trained_by": owner}
+    return {**run_paths, "run_dir": paths.run_dir(scale, paper, owner), "network": paths.network(scale, paper, owner),
+            "result": paths.result(scale, paper, owner), "trained_by": owner}
+
+
+def refuse_training_a_shared_run(cfg: dict, fix: str) -> None:
+    """A shared run has one trainer, its owner: training it under another name is refused, saying ``fix``."""
+    if owner := cfg["paths"].get("trained_by"):
+        raise ConfigError(f"{cfg['paper']}/{cfg['experiment']} trains exactly what {owner} trains at scale "
+                          f"{cfg['scale']} (config/shared.py): its network is {cfg['paths']['network']}. {fix}")

@@ -13,6 +13,7 @@ from functools import cached_property
 from .. import paths
 from ..config import instrument_paths, list_experiments, load_params, resolve_run
 from ..config.identity import config_hash
+from ..config.shared import refuse_training_a_shared_run
 from ..config.resolve import seed_variants
 from ..config.load import Params
 from ..errors import ConfigError
@@ -105,10 +106,7 @@ class PipelineDAG:
     def train_inputs(self, paper: str, experiment: str) -> list[str]:
         """What a training job needs: its dataset, and the network of the run it starts from (a stage)."""
         cfg = self.run(paper, experiment)
-        if owner := cfg["paths"].get("trained_by"):
-            raise ConfigError(f"{paper}/{experiment} trains exactly what {owner} trains at scale {self.scale}, so it "
-                              f"has no training job: its network is {cfg['paths']['network']} (config/shared.py). "
-                              f"Ask for that file, or for {cfg['paths']['metrics']}.")
+        refuse_training_a_shared_run(cfg, f"It has no training job: ask for that file, or for {cfg['paths']['metrics']}.")
         inputs = [self.dataset_manifest(cfg["dataset"]["key"])]
         if cfg.get("init_from"):
             inputs.append(cfg["init_from"]["network"])

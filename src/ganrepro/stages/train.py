@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from ..config import resolve_run
-from ..errors import ConfigError
+from ..config.shared import refuse_training_a_shared_run
 from ..paths import run_config
 from ..data import open_archive
 from ..training import distributed
@@ -20,10 +20,8 @@ EXIT_SUSPENDED = 75  # EX_TEMPFAIL: state saved, re-run the same command to cont
 def run_training(paper: str, experiment: str, scale: str, *, max_minutes: float | None = None,
                  progress: bool = True) -> int:
     cfg = resolve_run(paper, experiment, scale)
-    if owner := cfg["paths"].get("trained_by"):  # one run, one trainer: the owner's command trains it
-        raise ConfigError(f"{paper}/{experiment} trains exactly what {owner} trains at scale {scale} (config/shared.py): "
-                          f"its run is {cfg['paths']['run_dir']}. Train it with `ganrepro train --paper {paper} "
-                          f"--experiment {owner} --scale {scale}`; evaluating {experiment} reads that network.")
+    refuse_training_a_shared_run(cfg, f"Train it with `ganrepro train --paper {paper} --experiment "
+                                      f"{cfg['paths'].get('trained_by')} --scale {scale}`; evaluating {experiment} reads it.")
     result = train_resolved(cfg, hooks=SignalAndWallTimeHooks(max_minutes), progress=progress)
     if result["status"] == "suspended":
         print(f"suspended at step {result['step']} ({result['kimg']:.2f} kimg); re-run the same command to resume")
