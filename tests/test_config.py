@@ -273,12 +273,15 @@ def test_table9_settings_show_gs_lr_ratio_as_used():
 
 
 def test_a_preset_keeps_its_own_small_scale_length_for_every_row_and_the_paper_scale_is_untouched():
-    """StackedMNIST (Tables 1 and 3) trains its own smoke length (``preset_kimg``), every loss row alike; the
-    other presets the scale's kimg; the paper scale its own duration."""
+    """StackedMNIST (Tables 1 and 3) trains its own smoke length (``preset_kimg``), every loss row alike and its
+    learning run too; the other presets the scale's kimg; a learning run without a preset length the scale's
+    learning_kimg; the paper scale its own duration."""
     params = load_params()
     sizes = params.experiments["r3gan"]["small_scale"]["scales"]["smoke"]
-    rows = ["t1-rpgan-r1r2", "t1-gan-r1r2", "t1-rpgan-r1", "t1-gan-r1", "t3-e-stackedmnist"]
+    rows = ["t1-rpgan-r1r2", "t1-gan-r1r2", "t1-rpgan-r1", "t1-gan-r1", "t3-e-stackedmnist", "learn-e-stackedmnist"]
     assert {resolve_run("r3gan", e, "smoke")["train"]["kimg"] for e in rows} == {sizes["preset_kimg"]["stackedmnist"]}
-    assert resolve_run("r3gan", "t6-e-cifar10", "smoke")["train"]["kimg"] == sizes["kimg"] != sizes["preset_kimg"]["stackedmnist"]
-    assert resolve_run("r3gan", "learn-e-stackedmnist", "smoke")["train"]["kimg"] == sizes["learning_kimg"]
+    assert resolve_run("r3gan", "t5-e-ffhq64", "smoke")["train"]["kimg"] == sizes["kimg"] != sizes["preset_kimg"]["stackedmnist"]
+    assert resolve_run("r3gan", "learn-e-cifar10", "smoke")["train"]["kimg"] == sizes["preset_kimg"]["cifar10"]
+    assert resolve_run("r3gan", "t7-e-imagenet32", "smoke")["train"]["kimg"] == sizes["kimg"]
+    assert resolve_run("r3gan", "learn-e-cifar10", "tiny")["train"]["kimg"] == load_params().scale("tiny")["learning_kimg"]
     assert resolve_run("r3gan", "t1-gan-r1", "paper")["train"]["kimg"] == 10_000

@@ -1,6 +1,6 @@
 """One run per identical training configuration (config/shared.py): an experiment that trains exactly what an
 earlier one trains shares its run directory and training job, keeps its own metrics record and table rows;
-anything that changes training keeps two runs apart, and the paper scale (where the rows differ) shares nothing."""
+anything that changes training keeps two runs apart, and the owner keeps the G_ema snapshots its sharers read."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ from ganrepro.orchestration.stage_table import STAGES
 # Table 3's config E and Table 1's RpGAN + R1 + R2 row: 768 vs 256 channels in the paper, the same minimum
 # width at small scales; EpiGRAF's patch-32 ablation and its default (patch 64) at 16 px.
 SHARED = [("r3gan", "t3-e-stackedmnist", "t1-rpgan-r1r2"), ("epigraf", "t2-patch32-ffhq512", "t1-epigraf-ffhq512")]
+# At paper scale the learning runs are the paper presets themselves (learning_kimg: null): they differ from
+# Table 3's and Table 6's rows only in the snapshots they keep, which is no difference in training.
+PAPER_SHARED = [("r3gan", "learn-e-stackedmnist", "t3-e-stackedmnist"), ("r3gan", "learn-e-cifar10", "t6-e-cifar10")]
 
 
 @pytest.mark.parametrize("scale", ["tiny", "smoke"])
@@ -35,10 +38,37 @@ def test_a_run_identical_to_an_earlier_one_trains_in_its_directory_and_keeps_its
 
 
 @pytest.mark.parametrize("paper,exp,owner", SHARED)
-def test_the_paper_scale_shares_nothing(paper, exp, owner):
+def test_the_paper_scale_keeps_apart_the_rows_the_paper_trains_differently(paper, exp, owner):
     assert resolve_run(paper, exp, "paper")["paths"]["run_dir"].endswith(f"/{exp}")
     dag = PipelineDAG("paper")
-    assert len(dag.trained_runs()) == len(dag.runs)
+    assert sorted(set(dag.runs) - set(dag.trained_runs())) == sorted((p, e) for p, e, _ in PAPER_SHARED)
+
+
+@pytest.mark.parametrize("paper,exp,owner", PAPER_SHARED)
+def test_a_paper_scale_learning_run_is_trained_by_its_table_row_which_keeps_its_snapshots(paper, exp, owner):
+    cfg, own = resolve_run(paper, exp, "paper"), resolve_run(paper, owner, "paper")
+    assert cfg["paths"]["trained_by"] == owner and cfg["train"]["kimg"] == own["train"]["kimg"]
+    assert own["train"]["keep_networks"] == cfg["train"]["keep_networks"] == 8
+
+
+def test_the_owner_keeps_what_its_sharers_read_and_its_own_curve_stays_its_own(in_tmp_workdir):
+    """Smoke: the StackedMNIST learning run (40 kimg, 8 snapshots) is Table 1's RpGAN + R1 + R2 row, the shapes'
+    (32 kimg) Table 6's row; those runs keep the 8 snapshots, and the learning figure draws the learning runs only."""
+    from ganrepro.papers.r3gan.learning import learning_runs
+
+    owner, learn = resolve_run("r3gan", "t1-rpgan-r1r2", "smoke"), resolve_run("r3gan", "learn-e-stackedmnist", "smoke")
+    assert learn["paths"]["trained_by"] == "t1-rpgan-r1r2" and owner["train"]["keep_networks"] == 8
+    assert resolve_run("r3gan", "t3-e-stackedmnist", "smoke")["train"]["keep_networks"] == 0  # its own ask
+    assert resolve_run("r3gan", "learn-e-cifar10", "smoke")["paths"]["trained_by"] == "t6-e-cifar10"
+    assert resolve_run("r3gan", "t6-e-cifar10", "smoke")["train"]["keep_networks"] == 8
+    assert resolve_run("r3gan", "t1-rpgan-r1r2", "tiny")["train"]["keep_networks"] == 0  # at tiny nothing reads them
+    assert [c["experiment"] for c in learning_runs("r3gan", "smoke")] == ["learn-e-stackedmnist", "learn-e-cifar10"]
+
+
+def test_sharers_asking_for_different_snapshot_counts_are_refused_naming_the_key():
+    configs = {"a": {"train": {"keep_networks": 4}}, "b": {"train": {"keep_networks": 8}}, "c": {"train": {}}}
+    with pytest.raises(ConfigError, match=r"a, b, c train the same network .*keep_networks"):
+        run_owners("toy", "tiny", argparse.Namespace(), list(configs), configs.__getitem__)
 
 
 def test_seed_variants_share_with_the_same_seed_of_the_owner():
@@ -65,7 +95,7 @@ def test_the_dag_trains_a_shared_run_once_and_evaluates_every_experiment_from_it
         assert (paper, exp) not in trained and (paper, owner) in trained
         inputs = STAGES["evaluate"].inputs(dag, paper=paper, exp=exp)
         assert resolve_run(paper, owner, scale)["paths"]["network"] in inputs
-    assert len(trained) == len(dag.runs) - len(SHARED)
+    assert len(trained) == len(dag.runs) - len(SHARED) - 2 * (scale == "smoke")  # + the two learning runs
     stages = build_stages(scale)
     assert "train_r3gan_t3-e-stackedmnist" not in stages and "train_r3gan_t1-rpgan-r1r2" in stages
     assert "evaluate_r3gan_t3-e-stackedmnist" in stages

@@ -20,7 +20,7 @@ from .identity import run_identity
 from .load import Params, load_params
 from .merge import deep_merge
 from .plugins import import_modules
-from .shared import run_owners, shared_paths
+from .shared import owner_keeps, run_owners, shared_paths
 
 _RUN_KEYS_NOT_COPIED = ("preset", "tables")
 
@@ -261,6 +261,9 @@ def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | N
     owner = _owner(paper, experiment, scale_name, params)
     if owner != experiment:
         cfg["paths"] = shared_paths(cfg["paths"], scale_name, paper, owner)
+    else:  # the owner keeps the snapshots its sharers read too
+        own = cfg["train"]["keep_networks"]
+        cfg["train"]["keep_networks"] = _keeps(paper, scale_name, params).get(split_seed(experiment)[0], own)
     if cfg["init_from"]:  # a stage starts from the network of the run that trained its predecessor
         pre = _owner(paper, cfg["init_from"]["experiment"], scale_name, params)
         cfg["init_from"]["network"] = paths.network(scale_name, paper, pre)
@@ -274,6 +277,11 @@ def _owner(paper: str, experiment: str, scale_name: str, params: Params) -> str:
                         lambda e: _resolve_own(paper, e, scale_name, params))
     owner = owners.get(base, base)
     return f"{owner}{SEED_SUFFIX}{seed_index}" if seed_index else owner
+
+
+def _keeps(paper: str, scale_name: str, params: Params) -> dict[str, int]:
+    return owner_keeps(paper, scale_name, params, list_experiments(paper, params),
+                       lambda e: _resolve_own(paper, e, scale_name, params))
 
 
 def _resolve_own(paper: str, experiment: str, scale_name: str, params: Params) -> dict:
@@ -298,8 +306,8 @@ def _resolve_own(paper: str, experiment: str, scale_name: str, params: Params) -
     # 2x or 4x longer stays 2x or 4x longer) and `scale_kimg_factor` (a paper whose steps cost more).
     factor = float(run.get("duration_factor", 1.0)) * float(run.get("scale_kimg_factor", 1.0))
     kimg = float(_preset_kimg(scale, run["preset"])) * factor if scale["kimg"] else paper_kimg
-    if run.get("learning") and scale.get("learning_kimg"):  # a run trained long enough to learn its stand-in
-        kimg = float(scale["learning_kimg"])
+    if run.get("learning") and scale.get("learning_kimg") and run["preset"] not in (scale.get("preset_kimg") or {}):
+        kimg = float(scale["learning_kimg"])  # trained long enough to learn its stand-in (a preset's own length wins)
     time_ratio = kimg / paper_kimg
     batch = scale["batch"] or run["batch"]
 

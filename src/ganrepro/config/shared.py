@@ -5,8 +5,10 @@ RpGAN + R1 + R2 row and Table 3's config E both become config E at the scale's m
 patch-32 ablation becomes the default patch size at 16 px. Such a run is trained once: the later experiment
 (in params order) *shares* the earlier one's run directory (network, result, kept snapshots), and keeps its
 own metrics record, sample grid and table rows. Whether two runs are the same is the training hash
-(``identity.training_hash``: everything but evaluation, paths, tables, names), so a difference anywhere in
-training keeps them apart, and the paper scale, where the rows differ, is untouched.
+(``identity.training_hash``: everything but evaluation, paths, tables, names and the snapshots a run keeps), so
+a difference anywhere in training keeps them apart, and the paper scale, where the rows differ, is untouched.
+The owner keeps the G_ema snapshots every sharer reads (``train.keep_networks``: the group's count; two
+different non-zero counts are refused, since their milestone steps need not coincide).
 
 Torch-free (the DAG resolves every run when the Snakefile is parsed).
 """
@@ -20,13 +22,23 @@ from .. import paths
 from ..errors import ConfigError
 from .identity import training_hash
 
-_OWNERS: dict[int, dict] = {}  # id(params) -> {(paper, scale): {experiment: owner}}, dropped with the params
+_OWNERS: dict[int, dict] = {}  # id(params) -> {(paper, scale): (owners, kept)}, dropped with the params
 
 
 def run_owners(paper: str, scale_name: str, params, experiments: list[str],
                resolve_own: Callable[[str], dict]) -> dict[str, str]:
     """``{experiment: the experiment whose run it trains}`` over ``experiments`` (in params order, first
     training seed): an experiment owns its run unless an earlier one has the same training identity."""
+    return _groups(paper, scale_name, params, experiments, resolve_own)[0]
+
+
+def owner_keeps(paper: str, scale_name: str, params, experiments: list[str],
+                resolve_own: Callable[[str], dict]) -> dict[str, int]:
+    """``{owner: the number of G_ema snapshots its run keeps}``: what its sharers and itself ask for."""
+    return _groups(paper, scale_name, params, experiments, resolve_own)[1]
+
+
+def _groups(paper: str, scale_name: str, params, experiments: list[str], resolve_own) -> tuple[dict, dict]:
     held = _OWNERS.get(id(params))
     if held is None:
         held = _OWNERS[id(params)] = {}
@@ -34,8 +46,22 @@ def run_owners(paper: str, scale_name: str, params, experiments: list[str],
     key = (paper, scale_name)
     if key not in held:
         first: dict[str, str] = {}
-        held[key] = {exp: first.setdefault(training_hash(resolve_own(exp)), exp) for exp in experiments}
+        owners, asks = {}, {}
+        for exp in experiments:
+            cfg = resolve_own(exp)
+            owners[exp] = first.setdefault(training_hash(cfg), exp)
+            asks.setdefault(owners[exp], {})[exp] = int(cfg.get("train", {}).get("keep_networks", 0))
+        held[key] = (owners, {owner: _kept(paper, scale_name, ask) for owner, ask in asks.items()})
     return held[key]
+
+
+def _kept(paper: str, scale_name: str, asks: dict[str, int]) -> int:
+    counts = {n for n in asks.values() if n}
+    if len(counts) > 1:
+        raise ConfigError(f"{paper}: {', '.join(asks)} train the same network at scale {scale_name} (config/shared.py) "
+                          f"but keep different numbers of G_ema snapshots ({asks}); their milestone steps differ. Give "
+                          f"them the same `keep_networks` in params/experiments/{paper}.yaml.")
+    return max(counts, default=0)
 
 
 def shared_paths(run_paths: dict, scale: str, paper: str, owner: str) -> dict:

@@ -18,10 +18,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from ...config import list_experiments, load_params, run_config  # noqa: E402
-from ...paths import kept_network_files  # noqa: E402
 from ...reports.figures import save_png  # noqa: E402
 from ...reports.samples import draw_grid, latents, to_uint8  # noqa: E402
-from ...stages.evaluate import learning_metrics  # noqa: E402
+from ...stages.evaluate import kept_networks, learning_metrics  # noqa: E402
 from ...training.loop import generator_sampler, load_generator  # noqa: E402
 
 SEEDS = range(8)
@@ -29,11 +28,12 @@ SEEDS = range(8)
 
 def learning_runs(paper: str, scale: str) -> list[dict]:
     cfgs = [run_config(paper, e, scale) for e in list_experiments(paper)]
-    return [c for c in cfgs if c["train"]["keep_networks"]]
+    return [c for c in cfgs if "learning" in c["tables"] and c["train"]["keep_networks"]]
 
 
 def milestones(cfg: dict) -> list[Path]:
-    return kept_network_files(cfg["paths"]["run_dir"])
+    """The kept G_emas this run's curve reads (a shared run's directory may hold its other readers' too)."""
+    return kept_networks(cfg)
 
 
 def evaluate_milestone(cfg: dict, path: Path) -> dict:
