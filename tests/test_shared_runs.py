@@ -37,9 +37,9 @@ def test_a_run_identical_to_an_earlier_one_trains_in_its_directory_and_keeps_its
     assert cfg["experiment"] == exp and cfg["tables"] != own["tables"]  # its own rows
 
 
-@pytest.mark.parametrize("paper,exp,owner", SHARED)
-def test_the_paper_scale_keeps_apart_the_rows_the_paper_trains_differently(paper, exp, owner):
-    assert resolve_run(paper, exp, "paper")["paths"]["run_dir"].endswith(f"/{exp}")
+def test_the_paper_scale_keeps_apart_the_rows_the_paper_trains_differently():
+    for paper, exp, _ in SHARED:
+        assert resolve_run(paper, exp, "paper")["paths"]["run_dir"].endswith(f"/{exp}")
     dag = PipelineDAG("paper")
     assert sorted(set(dag.runs) - set(dag.trained_runs())) == sorted((p, e) for p, e, _ in PAPER_SHARED)
 
@@ -144,3 +144,48 @@ def test_launch_submits_one_job_per_run(capsys):
     assert runs_to_train(PipelineDAG("tiny", ("r3gan",)), "r3gan", names) == ["t1-rpgan-r1r2", "t1-gan-r1"]
     assert "r3gan/t3-e-stackedmnist: trained by t1-rpgan-r1r2's run" in capsys.readouterr().out
     assert runs_to_train(PipelineDAG("paper", ("r3gan",)), "r3gan", names) == names
+
+
+def _store_owner(workdir, paper: str, owner: str, scale: str, **train) -> dict:
+    stored = resolve_run(paper, owner, scale)
+    stored["train"].update(train)
+    path = workdir / stored["paths"]["run_dir"] / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(stored))
+    return stored
+
+
+def test_sharers_read_the_snapshots_they_ask_for_from_the_owners_stored_config(in_tmp_workdir):
+    """Smoke: the owner's config.json records 8 kept G_emas; the learning run reads them, Table 3's row none."""
+    from ganrepro.stages.evaluate import kept_networks
+
+    _store_owner(in_tmp_workdir, "r3gan", "t1-rpgan-r1r2", "smoke")
+    learn, row = run_config("r3gan", "learn-e-stackedmnist", "smoke"), run_config("r3gan", "t3-e-stackedmnist", "smoke")
+    assert learn["train"]["keep_networks"] == 8 and row["train"]["keep_networks"] == 0
+    assert learn["paths"]["run_dir"] == row["paths"]["run_dir"] and kept_networks(row) == []
+    net_dir = in_tmp_workdir / learn["paths"]["run_dir"] / "networks"
+    net_dir.mkdir()
+    for step in (125, 2500):  # one milestone of the 40-kimg run (2500 steps, 8 kept) and one that is not
+        (net_dir / f"network-{step:07d}.pt").write_bytes(b"")
+    assert [p.name for p in kept_networks(learn)] == ["network-0002500.pt"]
+
+
+def test_a_run_that_kept_other_snapshots_than_its_group_reads_is_refused_naming_the_trainer(in_tmp_workdir):
+    """An owner trained before a sharer joined kept none: reading it as 8 would draw no curve without a word."""
+    _store_owner(in_tmp_workdir, "r3gan", "t1-rpgan-r1r2", "smoke", keep_networks=0)
+    for exp in ("learn-e-stackedmnist", "t1-rpgan-r1r2"):
+        with pytest.raises(ConfigError, match=r"trained keeping 0 G_ema snapshots, params ask for 8 .*t1-rpgan-r1r2"):
+            run_config("r3gan", exp, "smoke")
+    assert run_config("r3gan", "t3-e-stackedmnist", "smoke")["train"]["keep_networks"] == 0  # reads none of them
+
+
+def test_sweeps_ablations_and_benchmarks_keep_what_the_experiment_asks_for_itself():
+    assert resolve_run("r3gan", "t1-rpgan-r1r2", "smoke", own_keeps=True)["train"]["keep_networks"] == 0
+    assert resolve_run("r3gan", "learn-e-stackedmnist", "smoke", own_keeps=True)["train"]["keep_networks"] == 8
+
+
+def test_dvc_retrains_an_owner_when_a_sharers_entry_changes():
+    stages = build_stages("smoke")
+    entries = stages["train_r3gan_t6-e-cifar10"]["params"][0]["params/experiments/r3gan.yaml"]
+    assert "experiments.t6-e-cifar10" in entries and "experiments.learn-e-cifar10" in entries
+    assert "experiments.learn-e-cifar10" not in stages["evaluate_r3gan_t6-e-cifar10"]["params"][0]["params/experiments/r3gan.yaml"]

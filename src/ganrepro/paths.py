@@ -86,10 +86,6 @@ def kept_network(run_dir: str | os.PathLike, step: int) -> Path:
     return Path(run_dir) / KEPT_NETWORK.format(step=step)
 
 
-def kept_network_files(run_dir: str | os.PathLike) -> list[Path]:
-    """Every kept network in a run directory, in step order (the names are zero-padded)."""
-    return sorted(Path(run_dir).glob(KEPT_NETWORK.replace("{step:07d}", "*")))
-
 
 # --- results ---------------------------------------------------------------------------------------------
 RESULTS = "results"

@@ -5,6 +5,8 @@ Keys that do not change what a training step computes are left out (``NOT_TRAINI
 also leaves out the run's length and tick settings (``RESUMABLE``), so an extended run resumes.
 ``training_hash`` also leaves out the run's names (``NAMES``) and what it keeps for its readers (``KEPT``):
 two experiments with equal training hashes train the same network, and share one run (config/shared.py).
+``run_identity`` keeps ``KEPT``: a run resumed with another snapshot count could not write the milestones it
+has passed, so a changed count (a sharer joining or leaving a group) trains the run again.
 """
 
 from __future__ import annotations

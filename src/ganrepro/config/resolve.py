@@ -253,15 +253,18 @@ def gamma_resolution_factor(rule: str, resolution: int, paper_resolution: int) -
     return (resolution / paper_resolution) ** GAMMA_EXPONENT[rule]
 
 
-def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | None = None) -> dict:
+def resolve_run(paper: str, experiment: str, scale_name: str, params: Params | None = None, *,
+                own_keeps: bool = False) -> dict:
     """The run config of ``paper/experiment`` at ``scale_name``; a run whose training is identical to an
-    earlier experiment's shares that experiment's run directory (``config/shared.py``: trained once)."""
+    earlier experiment's shares that experiment's run directory (``config/shared.py``: trained once), and
+    keeps the G_ema snapshots its sharers read. ``own_keeps``: only those the experiment asks for itself
+    (sweeps, ablations and benchmarks, which train a copy in a directory of their own)."""
     params = params or load_params()
     cfg = _resolve_own(paper, experiment, scale_name, params)
     owner = _owner(paper, experiment, scale_name, params)
     if owner != experiment:
         cfg["paths"] = shared_paths(cfg["paths"], scale_name, paper, owner)
-    else:  # the owner keeps the snapshots its sharers read too
+    elif not own_keeps:  # the owner keeps the snapshots its sharers read too
         own = cfg["train"]["keep_networks"]
         cfg["train"]["keep_networks"] = _keeps(paper, scale_name, params).get(split_seed(experiment)[0], own)
     if cfg["init_from"]:  # a stage starts from the network of the run that trained its predecessor

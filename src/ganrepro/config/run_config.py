@@ -34,4 +34,20 @@ def run_config(paper: str, experiment: str, scale: str, params: Params | None = 
         raise ConfigError(f"{paper}/{experiment} at {scale} was trained with other params than params/ resolve to "
                           f"now (differs in: {', '.join(changed)}; {path}). Re-run its training (the snakemake "
                           f"command does), or restore the params it was trained with.")
-    return {**stored, **{k: planned[k] for k in NOT_TRAINING | NAMES if k in planned}}
+    asked = _check_kept(stored, planned, path)
+    # its own names, evaluation protocol and tables, and the snapshots it reads itself (config/shared.py)
+    return {**stored, **{k: planned[k] for k in NOT_TRAINING | NAMES if k in planned},
+            "train": {**stored["train"], "keep_networks": asked}}
+
+
+def _check_kept(stored: dict, planned: dict, path) -> int:
+    """The G_ema snapshots ``planned`` reads (``train.keep_networks``), refused if its run kept others: an owner
+    keeps exactly what its group asks for, a sharer reads its owner's or none (config/shared.py)."""
+    kept, asked = int(stored["train"].get("keep_networks", 0)), planned["train"]["keep_networks"]
+    trained_by = planned["paths"].get("trained_by")
+    if kept != asked and not (trained_by and asked == 0):
+        raise ConfigError(f"{planned['paper']}/{planned['experiment']} at {planned['scale']}: its run ({path}) was "
+                          f"trained keeping {kept} G_ema snapshots, params ask for {asked} (train.keep_networks; "
+                          f"config/shared.py). Re-run the training of {trained_by or planned['experiment']} (the "
+                          f"snakemake command does).")
+    return asked

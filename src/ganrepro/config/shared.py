@@ -6,9 +6,12 @@ patch-32 ablation becomes the default patch size at 16 px. Such a run is trained
 (in params order) *shares* the earlier one's run directory (network, result, kept snapshots), and keeps its
 own metrics record, sample grid and table rows. Whether two runs are the same is the training hash
 (``identity.training_hash``: everything but evaluation, paths, tables, names and the snapshots a run keeps), so
-a difference anywhere in training keeps them apart, and the paper scale, where the rows differ, is untouched.
+a difference anywhere in training keeps them apart. At the paper scale only the learning runs share (they are
+the presets themselves); the table rows differ there.
 The owner keeps the G_ema snapshots every sharer reads (``train.keep_networks``: the group's count; two
-different non-zero counts are refused, since their milestone steps need not coincide).
+different non-zero counts are refused, since their milestone steps need not coincide). A member asking for
+none still selects on the group's snapshots where its evaluation does (``eval.select: best_fid``): at
+EpiGRAF, the only paper that selects, every run keeps the same count.
 
 Torch-free (the DAG resolves every run when the Snakefile is parsed).
 """

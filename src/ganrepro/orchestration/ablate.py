@@ -57,7 +57,7 @@ def _check_inputs(cfg: dict) -> None:
 
 def run_ablation(paper: str, experiment: str, scale: str, *, sets: list[str], seeds: list[int],
                  work: str | None = None) -> list[dict]:
-    base = resolve_run(paper, experiment, scale)
+    base = resolve_run(paper, experiment, scale, own_keeps=True)  # a copy in its own directory
     _check_inputs(base)
     variants = [("default", base)] + [(s, apply_override(base, s)) for s in sets]
     rows = []

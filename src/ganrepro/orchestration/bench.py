@@ -59,7 +59,7 @@ def set_precision(cfg: dict, precision: str | None) -> None:
 
 def bench_one(paper: str, experiment: str, scale: str, *, steps: int, device: str | None, root: Path,
               precision: str | None = None) -> dict:
-    cfg = copy.deepcopy(resolve_run(paper, experiment, scale))
+    cfg = copy.deepcopy(resolve_run(paper, experiment, scale, own_keeps=True))  # a copy in its own directory
     if device:
         cfg["train"]["device"] = device
     set_precision(cfg, precision)

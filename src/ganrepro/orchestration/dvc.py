@@ -209,10 +209,14 @@ def _dataset_params(dag: PipelineDAG, key: str) -> dict:
 
 def _run_params(dag: PipelineDAG, paper: str, exp: str, kind: str) -> list[dict]:
     reg = dag.params.experiments[paper]
-    preset = reg["experiments"][exp]["preset"]
+    base = dag.run(paper, exp)["base_experiment"]  # a seed variant (`-seed1`) reads its experiment's entry
+    preset = reg["experiments"][base]["preset"]
+    # a shared run's training keeps the snapshots its sharers ask for (config/shared.py): their entries too
+    sharers = sorted({dag.run(paper, e)["base_experiment"] for e in dag.experiments(paper) if kind == "train"
+                      and dag.run(paper, e)["paths"].get("trained_by") == exp})
     return [
-        {f"params/experiments/{paper}.yaml": ["defaults", f"presets.{preset}", f"experiments.{exp}"]
-         + (["small_scale"] if reg.get("small_scale") else [])},
+        {f"params/experiments/{paper}.yaml": ["defaults", f"presets.{preset}", f"experiments.{base}"]
+         + [f"experiments.{e}" for e in sharers] + (["small_scale"] if reg.get("small_scale") else [])},
         _dataset_params(dag, dag.run(paper, exp)["dataset"]["key"]),
         _scale_params(dag.scale, kind),
     ]

@@ -125,7 +125,7 @@ def run_cell(cfg: dict) -> dict:
 
 def run_sweep(paper: str, experiment: str, scale: str, *, grid: list[str], seeds: list[int], jobs: int = 1,
               work: str | None = None, out: str | None = None) -> list[dict]:
-    base = resolve_run(paper, experiment, scale)
+    base = resolve_run(paper, experiment, scale, own_keeps=True)  # a copy in its own directory
     _check_inputs(base)
     axes = [parse_axis(g) for g in grid]
     root = Path(work or Path("runs") / "sweeps" / f"{scale}-{paper}-{experiment}")

@@ -32,7 +32,7 @@ def learning_runs(paper: str, scale: str) -> list[dict]:
 
 
 def milestones(cfg: dict) -> list[Path]:
-    """The kept G_emas this run's curve reads (a shared run's directory may hold its other readers' too)."""
+    """The kept G_emas of this run's current length (a run extended by a larger kimg keeps older files)."""
     return kept_networks(cfg)
 
 
