@@ -53,7 +53,7 @@ def test_a_paper_scale_learning_run_is_trained_by_its_table_row_which_keeps_its_
 
 def test_the_owner_keeps_what_its_sharers_read_and_its_own_curve_stays_its_own(in_tmp_workdir):
     """Smoke: the StackedMNIST learning run (40 kimg, 8 snapshots) is Table 1's RpGAN + R1 + R2 row, the shapes'
-    (32 kimg) Table 6's row; those runs keep the 8 snapshots, and the learning figure draws the learning runs only."""
+    (64 kimg) Table 6's row; those runs keep the 8 snapshots, and the learning figure draws the learning runs only."""
     from ganrepro.papers.r3gan.learning import learning_runs
 
     owner, learn = resolve_run("r3gan", "t1-rpgan-r1r2", "smoke"), resolve_run("r3gan", "learn-e-stackedmnist", "smoke")
@@ -162,12 +162,12 @@ def test_sharers_read_the_snapshots_they_ask_for_from_the_owners_stored_config(i
     _store_owner(in_tmp_workdir, "r3gan", "t1-rpgan-r1r2", "smoke")
     learn, row = run_config("r3gan", "learn-e-stackedmnist", "smoke"), run_config("r3gan", "t3-e-stackedmnist", "smoke")
     assert learn["train"]["keep_networks"] == 8 and row["train"]["keep_networks"] == 0
-    assert learn["paths"]["run_dir"] == row["paths"]["run_dir"] and kept_networks(row) == []
+    assert learn["paths"]["run_dir"] == row["paths"]["run_dir"]
     net_dir = in_tmp_workdir / learn["paths"]["run_dir"] / "networks"
     net_dir.mkdir()
     for step in (125, 2500):  # one milestone of the 40-kimg run (2500 steps, 8 kept) and one that is not
         (net_dir / f"network-{step:07d}.pt").write_bytes(b"")
-    assert [p.name for p in kept_networks(learn)] == ["network-0002500.pt"]
+    assert [p.name for p in kept_networks(learn)] == ["network-0002500.pt"] and kept_networks(row) == []
 
 
 def test_a_run_that_kept_other_snapshots_than_its_group_reads_is_refused_naming_the_trainer(in_tmp_workdir):
@@ -179,9 +179,40 @@ def test_a_run_that_kept_other_snapshots_than_its_group_reads_is_refused_naming_
     assert run_config("r3gan", "t3-e-stackedmnist", "smoke")["train"]["keep_networks"] == 0  # reads none of them
 
 
-def test_sweeps_ablations_and_benchmarks_keep_what_the_experiment_asks_for_itself():
+class _Resolved(Exception):
+    pass
+
+
+def test_sweeps_ablations_and_benchmarks_keep_what_the_experiment_asks_for_itself(monkeypatch, tmp_path):
+    """They train a copy in a directory of their own: an owner's copy keeps only its own snapshots."""
+    from ganrepro.orchestration import ablate, bench, sweep
+
     assert resolve_run("r3gan", "t1-rpgan-r1r2", "smoke", own_keeps=True)["train"]["keep_networks"] == 0
-    assert resolve_run("r3gan", "learn-e-stackedmnist", "smoke", own_keeps=True)["train"]["keep_networks"] == 8
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("own_keeps"))
+        raise _Resolved
+
+    for module in (sweep, ablate, bench):
+        monkeypatch.setattr(module, "resolve_run", spy)
+    for call in (lambda: sweep.run_sweep("r3gan", "t1-rpgan-r1r2", "smoke", grid=[], seeds=[0]),
+                 lambda: ablate.run_ablation("r3gan", "t1-rpgan-r1r2", "smoke", sets=[], seeds=[0]),
+                 lambda: bench.bench_one("r3gan", "t1-rpgan-r1r2", "smoke", steps=1, device="cpu", root=tmp_path)):
+        with pytest.raises(_Resolved):
+            call()
+    assert calls == [True, True, True]
+
+
+def test_dvc_params_of_a_seed_variant_name_its_experiments_entries():
+    from ganrepro.orchestration.dvc import _run_params
+
+    params = load_params()
+    dag = PipelineDAG("tiny", ("r3gan",))
+    dag.__dict__["params"] = dataclasses.replace(params, scales={**params.scales, "tiny": dict(params.scale("tiny"), seeds=2)})
+    entries = _run_params(dag, "r3gan", "t1-rpgan-r1r2-seed1", "train")[0]["params/experiments/r3gan.yaml"]
+    assert "experiments.t1-rpgan-r1r2" in entries and "experiments.t3-e-stackedmnist" in entries
+    assert not any("seed1" in e for e in entries)
 
 
 def test_dvc_retrains_an_owner_when_a_sharers_entry_changes():

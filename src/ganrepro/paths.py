@@ -86,7 +86,6 @@ def kept_network(run_dir: str | os.PathLike, step: int) -> Path:
     return Path(run_dir) / KEPT_NETWORK.format(step=step)
 
 
-
 # --- results ---------------------------------------------------------------------------------------------
 RESULTS = "results"
 SNAPSHOT = f"{RESULTS}/snapshot"  # the committed snapshot of the latest smoke run (never a DAG output)

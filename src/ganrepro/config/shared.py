@@ -10,7 +10,7 @@ a difference anywhere in training keeps them apart. At the paper scale only the 
 the presets themselves); the table rows differ there.
 The owner keeps the G_ema snapshots every sharer reads (``train.keep_networks``: the group's count; two
 different non-zero counts are refused, since their milestone steps need not coincide). A member asking for
-none still selects on the group's snapshots where its evaluation does (``eval.select: best_fid``): at
+none reads none (``config.run_config``): under ``eval.select: best_fid`` it evaluates the final network. At
 EpiGRAF, the only paper that selects, every run keeps the same count.
 
 Torch-free (the DAG resolves every run when the Snakefile is parsed).
