@@ -237,7 +237,8 @@ def tiny_pair(request, tmp_path_factory):
     """
     shared = FULL or any("tiny_run" in getattr(item, "fixturenames", ()) and item.path != Path(__file__)
                          for item in request.session.items)
-    smk_work = request.getfixturevalue("tiny_run") if shared else tmp_path_factory.mktemp("smk")
+    smk_work = None if shared else tmp_path_factory.mktemp("smk")  # shared: read after `dvc repro`, which
+    # runs beside the session's DAG (it started in the background when collection finished: conftest.py)
     smk, smk_log = None, None
     work = _copy_worktree(tmp_path_factory.mktemp("dvc"))
     if not FULL:
@@ -255,6 +256,8 @@ def tiny_pair(request, tmp_path_factory):
         for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "tiny dvc.yaml"]):
             _run(cmd, work, env=env, timeout=60)
         log = _dvc(work, "repro", *TARGETS, timeout=2700).stdout  # the kept runs: one stage has all R3GAN's tables
+        if shared:
+            smk_work = request.getfixturevalue("tiny_run")
         if smk is not None:
             smk.wait(timeout=900)
             assert smk.returncode == 0, (smk_work / "snakemake.log").read_text()[-6000:]
