@@ -93,6 +93,36 @@ def test_grid_drawn_by_evaluation_equals_a_grid_job_and_leaves_the_global_rng_as
     assert not torch.equal(after_plain_grid, untouched)  # building G draws from the global RNG: the restore matters
 
 
+@pytest.mark.parametrize("noise", [True, False])
+def test_grid_does_not_depend_on_the_global_rng_state(tmp_path, noise):
+    """A StyleGAN2 G draws its noise inputs from torch's global RNG, which torch seeds differently in every
+    process: the grid seeds it, so two jobs drawing the same network write the same pixels."""
+    arch = {"family": "stylegan2", "channel_base": 128, "channel_max": 16, "z_dim": 16, "w_dim": 16,
+            "mapping_layers": 2, "noise": noise}
+    torch.manual_seed(0)
+    G, _ = build_networks(arch, resolution=8, img_channels=3, num_classes=0)
+    with torch.no_grad():  # a trained G's noise strengths (they start at 0)
+        for name, p in G.named_parameters():
+            if "noise_strength" in name:
+                p.fill_(0.5)
+    cfg = {"paper": "r3gan", "experiment": "t-noise", "scale": "tiny", "dataset": {"title": "shapes"}}
+    (tmp_path / "run").mkdir()
+    torch.save({"G_ema": G.state_dict(), "arch": arch, "resolution": 8, "img_channels": 3, "num_classes": 0,
+                "status": "ok", "config": cfg}, tmp_path / "run" / "network.pt")
+    (tmp_path / "run" / "result.json").write_text(json.dumps({"status": "ok", "kimg": 0.25}))
+    for i, state in enumerate((1, 2)):
+        torch.manual_seed(state)
+        sample_grid(tmp_path / "run" / "network.pt", tmp_path / f"{i}.png")
+    assert np.array_equal(_pixels(tmp_path / "0.png"), _pixels(tmp_path / "1.png"))
+    G_loaded, payload = load_generator(tmp_path / "run" / "network.pt")
+    z = latents(range(8), G_loaded.z_dim)
+    torch.manual_seed(1)
+    a = G_loaded(z, None)
+    torch.manual_seed(2)
+    b = G_loaded(z, None)
+    assert torch.equal(a, b) != noise  # the noise inputs really draw from the global RNG (the case that matters)
+
+
 def test_latent_of_a_seed_does_not_depend_on_the_other_seeds():
     assert torch.equal(latents([3, 5], 8)[1], latents([5], 8)[0])
 

@@ -31,6 +31,7 @@ MAX_CLASS_ROWS = 10     # class-conditional grids show the first classes only (I
 DEFAULT_SEEDS = tuple(range(8))
 MAX_COLS = 8            # unconditional grids: rows of this many images (one row at the default seeds)
 BACKGROUND = (255, 255, 255)
+SAMPLER_SEED = 0       # the global RNG for what G's sampler draws besides the latents (``_generate``)
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,17 @@ def latents(seeds, z_dim: int) -> torch.Tensor:
 def _generate(G: torch.nn.Module, payload: dict, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
     """Full images [N, C, H, W] in about [-1, 1] from G loaded with its ``network.pt`` payload: the one place
     that calls the generator: the run's objective draws them (``Objective.sample``: EpiGRAF renders,
-    CIPS evaluates its dense grid)."""
+    CIPS evaluates its dense grid).
+
+    What the sampler draws besides the latents (EpiGRAF's cameras and ray jitter, StyleGAN2's noise inputs)
+    comes from torch's global RNG, seeded here with ``SAMPLER_SEED`` and restored afterwards: torch seeds
+    that RNG differently in every process, so unseeded, a rerun of the same command drew another grid."""
     from ..training.loop import generator_sampler
 
-    return generator_sampler(G, payload)(z, c)
+    devices = [z.device.index if z.device.index is not None else torch.cuda.current_device()] if z.is_cuda else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(SAMPLER_SEED)
+        return generator_sampler(G, payload)(z, c)
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
