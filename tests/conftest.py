@@ -20,49 +20,79 @@ def in_tmp_workdir(tmp_path, monkeypatch):
 # tests/dagutil.py). It starts in the background as soon as collection finishes, so the unit tests run
 # beside it on the other core, and the tests that read it run last: the suite's wall time is the two
 # overlapped (issue 17) instead of the DAG's ~8 minutes on both cores followed by the rest on one.
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
+import psutil  # noqa: E402
+
 from dagutil import snakemake_cmd, snakemake_env  # noqa: E402
 
-TINY_RUN_TIMEOUT_S = 2700  # the whole tiny DAG of every paper (~160 jobs)
+TINY_RUN_TIMEOUT_S = 2700  # the whole tiny DAG of every paper (~160 jobs), from the first test that waits for it
 DAG_FIXTURES = ("tiny_run", "tiny_pair")  # tests that read the session's DAG (tiny_pair: tests/test_dvc.py)
 _background: dict = {}
 
 
-def _needs_dag(item) -> bool:
-    return any(name in getattr(item, "fixturenames", ()) for name in DAG_FIXTURES)
+def _reads(item, fixture: str) -> bool:
+    return fixture in getattr(item, "fixturenames", ())
 
 
-@pytest.hookimpl(trylast=True)  # after -k / -m deselection
-def pytest_collection_modifyitems(session, config, items):
-    """Tests that read the session's DAG run last (stable order otherwise); start the DAG if any is selected."""
-    users = [item for item in items if _needs_dag(item)]
-    items[:] = [item for item in items if not _needs_dag(item)] + users
-    readers = any("tiny_run" in getattr(item, "fixturenames", ()) for item in items)  # tiny_pair alone: its own
-    if readers and not config.option.collectonly:
+@pytest.hookimpl(tryfirst=True)  # before --lf / --sw / -k select from the list: they see the order that runs
+def pytest_collection_modifyitems(items):
+    """Tests that read the session's DAG run last, DVC's first among them (its `dvc repro` runs before it
+    reads the DAG, so it overlaps the DAG's tail); the order is otherwise the collection's."""
+    users = [item for item in items if any(_reads(item, f) for f in DAG_FIXTURES)]
+    users.sort(key=lambda item: _reads(item, "tiny_run"))  # stable: modules stay contiguous
+    moved = {id(item) for item in users}
+    items[:] = [item for item in items if id(item) not in moved] + users
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """Start the DAG in the background when tests are about to run and one of them reads it (not for
+    --collect-only, --setup-plan, collection errors, or an xdist worker: each would start its own)."""
+    config = session.config
+    if (config.option.collectonly or config.option.setupplan or hasattr(config, "workerinput")
+            or (session.testsfailed and not config.option.continue_on_collection_errors)):
+        return
+    if any(_reads(item, "tiny_run") for item in session.items):  # tiny_pair alone runs its own targets
         _start_tiny_run(config._tmp_path_factory.mktemp("dag"))
 
 
 def _start_tiny_run(work):
     log = (work / "tiny_dag.log").open("w")
-    # niced: the foreground tests keep one core; the DAG takes what they leave (both cores while they wait)
+    # niced: the foreground tests keep one core; the DAG takes what they leave (both cores while they wait).
+    # It stays in pytest's process group, so a kill of the group (a CI timeout) reaches its jobs too.
     cmd = ["nice", "-n", "10", *snakemake_cmd(work, "--cores", "2", "--config", "scale=tiny", "--quiet")]
     proc = subprocess.Popen(cmd, env=snakemake_env(work), stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    _background.update(work=work, proc=proc, log=log, started=time.monotonic())
+                            stdin=subprocess.DEVNULL)
+    _background.update(work=work, proc=proc, log=log)
+
+
+def _stop_tiny_run():
+    """The background DAG and its job processes, stopped (SIGTERM, then SIGKILL after 60 s)."""
+    proc = _background.get("proc")
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for p in tree:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(tree, timeout=60)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def pytest_sessionfinish(session):
     """An interrupted or finished session leaves no DAG running (its job processes included)."""
-    proc = _background.get("proc")
-    if proc is not None and proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    _stop_tiny_run()
 
 
 @pytest.fixture(scope="session")
@@ -71,11 +101,12 @@ def tiny_run(tmp_path_factory):
     if "proc" not in _background:  # requested by name only (getfixturevalue): start it now
         _start_tiny_run(tmp_path_factory.mktemp("dag"))
     work, proc = _background["work"], _background["proc"]
-    left = TINY_RUN_TIMEOUT_S - (time.monotonic() - _background["started"])
     try:
-        proc.wait(timeout=max(left, 1))
+        proc.wait(timeout=TINY_RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the tiny DAG ran over {TINY_RUN_TIMEOUT_S} s; its log: {work / 'tiny_dag.log'}")
+        _stop_tiny_run()
+        pytest.fail(f"the tiny DAG ran over {TINY_RUN_TIMEOUT_S} s after the first test waited for it; "
+                    f"its log: {work / 'tiny_dag.log'}")
     _background["log"].close()
     log = (work / "tiny_dag.log").read_text()
     assert proc.returncode == 0, log[-9000:]

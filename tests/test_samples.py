@@ -116,6 +116,9 @@ def test_grid_does_not_depend_on_the_global_rng_state(tmp_path, noise):
     assert np.array_equal(_pixels(tmp_path / "0.png"), _pixels(tmp_path / "1.png"))
     G_loaded, payload = load_generator(tmp_path / "run" / "network.pt")
     z = latents(range(8), G_loaded.z_dim)
+    before = torch.get_rng_state()
+    _generate(G_loaded, payload, z, None)
+    assert torch.equal(torch.get_rng_state(), before)  # the caller's RNG is left as it was
     torch.manual_seed(1)
     a = G_loaded(z, None)
     torch.manual_seed(2)

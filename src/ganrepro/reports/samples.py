@@ -73,8 +73,10 @@ def _generate(G: torch.nn.Module, payload: dict, z: torch.Tensor, c: torch.Tenso
     from ..training.loop import generator_sampler
 
     devices = [z.device.index if z.device.index is not None else torch.cuda.current_device()] if z.is_cuda else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(SAMPLER_SEED)
+    with torch.random.fork_rng(devices=devices):  # seeds exactly what it restores: the CPU and z's device
+        torch.default_generator.manual_seed(SAMPLER_SEED)
+        for index in devices:
+            torch.cuda.default_generators[index].manual_seed(SAMPLER_SEED)
         return generator_sampler(G, payload)(z, c)
 
 
