@@ -17,11 +17,11 @@ def in_tmp_workdir(tmp_path, monkeypatch):
 # --- Shared tiny DAG run (report and e2e tests) -------------------------------------------------------------
 # One `snakemake --config scale=tiny` run of the whole DAG per test session, in a temporary directory,
 # shared by tests/test_pipeline_e2e.py, tests/test_report.py and the paper DAG tests (helpers in
-# tests/dagutil.py). It starts in the background as soon as collection finishes, so the unit tests run
+# tests/dagutil.py). It starts in the background when the tests start, so the unit tests run
 # beside it on the other core, and the tests that read it run last: the suite's wall time is the two
 # overlapped (issue 17) instead of the DAG's ~8 minutes on both cores followed by the rest on one.
+import contextlib  # noqa: E402
 import subprocess  # noqa: E402
-import time  # noqa: E402
 
 import psutil  # noqa: E402
 
@@ -73,21 +73,14 @@ def _stop_tiny_run():
     proc = _background.get("proc")
     if proc is None or proc.poll() is not None:
         return
-    try:
-        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return
-    for p in tree:
-        try:
-            p.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(tree, timeout=60)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
+    with contextlib.suppress(psutil.NoSuchProcess):
+        tree = [psutil.Process(proc.pid)]
+        tree += tree[0].children(recursive=True)
+        for send in (psutil.Process.terminate, psutil.Process.kill):
+            for p in tree:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    send(p)
+            tree = psutil.wait_procs(tree, timeout=60)[1]  # those still alive
 
 
 def pytest_sessionfinish(session):

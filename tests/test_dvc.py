@@ -238,7 +238,7 @@ def tiny_pair(request, tmp_path_factory):
     shared = FULL or any("tiny_run" in getattr(item, "fixturenames", ()) and item.path != Path(__file__)
                          for item in request.session.items)
     smk_work = None if shared else tmp_path_factory.mktemp("smk")  # shared: read after `dvc repro`, which
-    # runs beside the session's DAG (it started in the background when collection finished: conftest.py)
+    # runs beside the session's DAG (it started in the background with the tests: conftest.py)
     smk, smk_log = None, None
     work = _copy_worktree(tmp_path_factory.mktemp("dvc"))
     if not FULL:
